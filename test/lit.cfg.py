@@ -1,0 +1,21 @@
+# -*- Python -*-
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+from lit.llvm.subst import ToolSubst
+
+config.name = "SSPROP"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir"]
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.ssprop_obj_root, "test")
+config.substitutions.append(("%ssprop_src_root", os.path.dirname(config.test_source_root)))
+
+llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
+llvm_config.use_default_substitutions()
+
+tool_dirs = [config.ssprop_tools_dir, config.llvm_tools_dir]
+tools = [ToolSubst("ssprop-opt", unresolved="fatal")]
+llvm_config.add_tool_substitutions(tools, tool_dirs)
