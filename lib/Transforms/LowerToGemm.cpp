@@ -105,13 +105,15 @@ private:
   }
 
   Value lowerWeight() {
-    auto weightType = op.getWeight().getType();
+    auto gradWeightType = op.getGradWeight().getType();
     Value indices = isDense() ? Value() : keptChannels();
-    SmallVector<int64_t> rowsShape(weightType.getShape());
+    // The GEMM sizes come from the static weight shape (the result type may
+    // be less precise).
+    SmallVector<int64_t> rowsShape(op.getWeight().getType().getShape());
     rowsShape[0] = isDense() ? numChannels : numKept;
     // Gathered rows stay in the f32 accumulator until the scatter.
-    auto rowsType =
-        RankedTensorType::get(rowsShape, isDense() ? elementType : accType);
+    Type rowsType = isDense() ? Type(gradWeightType)
+                              : RankedTensorType::get(rowsShape, accType);
     GemmAttr gemm = inferWgradGemm(
         op.getContext(), op.getInput().getType().getShape(),
         op.getGradOutput().getType().getShape(), rowsShape, op.getStride(),
@@ -120,7 +122,7 @@ private:
         loc, rowsType, op.getInput(), op.getGradOutput(), indices,
         op.getStrideAttr(), op.getPaddingAttr(), op.getDilationAttr(),
         op.getGroupsAttr(), gemm);
-    return isDense() ? rows : scatter(rows, weightType);
+    return isDense() ? rows : scatter(rows, gradWeightType);
   }
 
   Value lowerInput() {

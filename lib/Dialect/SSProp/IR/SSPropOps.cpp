@@ -347,8 +347,10 @@ LogicalResult ChannelScoreOp::verify() {
 static LogicalResult verifySelection(Operation *op, int64_t k,
                                      int64_t channels, Value indices) {
   if (k < 1 || (isStatic(channels) && k > channels))
-    return op->emitOpError() << "expected k in [1, " << channels << "], got "
-                             << k;
+    return op->emitOpError() << "expected k in [1, "
+                             << (isStatic(channels) ? std::to_string(channels)
+                                                    : std::string("?"))
+                             << "], got " << k;
   return verifyShape(op, indices, "indices", {k}, "k");
 }
 
