@@ -17,5 +17,11 @@ llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 
 tool_dirs = [config.ssprop_tools_dir, config.llvm_tools_dir]
-tools = [ToolSubst("ssprop-opt", unresolved="fatal")]
+tools = [
+    ToolSubst("FileCheck", unresolved="fatal"),
+    ToolSubst("not", unresolved="fatal"),
+    ToolSubst("count", unresolved="fatal"),
+    ToolSubst("ssprop-opt", unresolved="fatal"),
+    ToolSubst("ssprop-translate", unresolved="fatal"),
+]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

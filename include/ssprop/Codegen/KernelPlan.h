@@ -1,0 +1,79 @@
+//===- KernelPlan.h - what the CUDA emitter produces -------------*- C++ -*-===//
+//
+// The code generator's output, in plain C++ (no MLIR types) so that the JIT
+// runtime and the LibTorch bridge can use it: kernel sources, the buffers they
+// read and write, and the launches in execution order.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SSPROP_CODEGEN_KERNELPLAN_H
+#define SSPROP_CODEGEN_KERNELPLAN_H
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ssprop {
+
+enum class ElementType { f32, f16, bf16, i32 };
+
+/// Bytes per element.
+int64_t getElementSize(ElementType type);
+/// `f32`, `f16`, `bf16`, `i32`.
+const char *getElementTypeName(ElementType type);
+
+/// A device buffer the launches use. Arguments and results are the lowered
+/// function's own; temporaries are scratch the runtime allocates per call.
+struct BufferSpec {
+  enum class Role { Argument, Result, Temporary };
+  Role role;
+  /// Argument or result number (-1 for temporaries).
+  int index;
+  ElementType type;
+  int64_t numElements;
+  /// What the buffer holds, for plans printed for people (`score`, `kept`).
+  std::string name;
+};
+
+/// One kernel parameter, in the kernel's parameter order.
+struct KernelParam {
+  enum class Kind {
+    Buffer, ///< pointer to buffers[value]; a null pointer when value is -1
+    Int32,  ///< the 32-bit integer `value`
+    Int64,  ///< the 64-bit integer `value`
+    Seed,   ///< a 64-bit seed the caller draws for seed number `value`
+  };
+  Kind kind;
+  int64_t value;
+};
+
+/// One kernel: its self-contained CUDA C++ source (prelude included), which
+/// NVRTC compiles alone, and the name of its `extern "C"` entry point.
+struct KernelSource {
+  std::string name;
+  std::string code;
+};
+
+struct KernelLaunch {
+  /// Index into KernelPlan::kernels.
+  int kernel;
+  std::array<unsigned, 3> grid;
+  std::array<unsigned, 3> block;
+  std::vector<KernelParam> params;
+};
+
+struct KernelPlan {
+  std::vector<KernelSource> kernels;
+  std::vector<BufferSpec> buffers;
+  std::vector<KernelLaunch> launches;
+  /// Number of random_seed ops, i.e. seeds the caller draws per execution.
+  int numSeeds = 0;
+};
+
+/// A human-readable listing of buffers and launches (not the sources).
+std::string printPlan(const KernelPlan &plan);
+
+} // namespace ssprop
+
+#endif // SSPROP_CODEGEN_KERNELPLAN_H

@@ -1,0 +1,183 @@
+//===- Compiler.cpp - the compiler behind one plain C++ call --------------===//
+
+#include "ssprop/Compiler/Compiler.h"
+
+#include "ssprop/Codegen/CudaEmitter.h"
+#include "ssprop/Dialect/SSProp/IR/SSPropDialect.h"
+#include "ssprop/Dialect/SSProp/IR/SSPropOps.h"
+#include "ssprop/Transforms/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstdio>
+#include <sstream>
+
+using namespace mlir;
+
+namespace ssprop {
+namespace {
+
+std::string tensorType(const std::vector<int64_t> &shape, ElementType dtype) {
+  std::ostringstream os;
+  os << "tensor<";
+  for (int64_t dim : shape)
+    os << dim << "x";
+  os << getElementTypeName(dtype) << ">";
+  return os.str();
+}
+
+std::string pair(const std::array<int64_t, 2> &values) {
+  return "[" + std::to_string(values[0]) + ", " + std::to_string(values[1]) +
+         "]";
+}
+
+/// A double written so that it reads back exactly.
+std::string exactDouble(double value) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.17g", value);
+  return text;
+}
+
+/// Parses, lowers and emits `irText`, collecting diagnostics as text.
+class Session {
+public:
+  Session() : context(MLIRContext::Threading::DISABLED) {
+    context.getOrLoadDialect<mlir::ssprop::SSPropDialect>();
+    context.getOrLoadDialect<func::FuncDialect>();
+    context.getDiagEngine().registerHandler([this](Diagnostic &diag) {
+      llvm::raw_string_ostream os(diagnostics);
+      os << diag.getLocation() << ": " << diag << "\n";
+      for (Diagnostic &note : diag.getNotes())
+        os << note.getLocation() << ": note: " << note << "\n";
+    });
+  }
+
+  /// The lowered module, or null with `diagnostics` set.
+  OwningOpRef<ModuleOp> lower(const std::string &irText) {
+    OwningOpRef<ModuleOp> module =
+        parseSourceString<ModuleOp>(irText, &context);
+    if (!module)
+      return fail("cannot parse the layer IR");
+    PassManager pm(&context);
+    pm.addPass(mlir::ssprop::createSSPropLowerToGemmPass());
+    if (failed(pm.run(*module)))
+      return fail("--ssprop-lower-to-gemm failed");
+    return module;
+  }
+
+  std::string diagnostics;
+
+private:
+  OwningOpRef<ModuleOp> fail(const std::string &what) {
+    if (diagnostics.empty())
+      diagnostics = what;
+    return nullptr;
+  }
+
+  MLIRContext context;
+};
+
+std::string print(ModuleOp module) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  module.print(os);
+  return text;
+}
+
+} // namespace
+
+std::string buildConvBackwardIR(const ConvLayerSpec &spec) {
+  const auto &x = spec.inputShape;
+  const auto &w = spec.weightShape;
+  std::vector<int64_t> dyShape = {x[0], w[0], 0, 0};
+  for (int axis = 0; axis < 2; ++axis)
+    dyShape[2 + axis] = mlir::ssprop::getConvOutputSize(
+        x[2 + axis], w[2 + axis], spec.stride[axis], spec.padding[axis],
+        spec.dilation[axis]);
+  std::string dy = tensorType(dyShape, spec.dtype);
+  std::string input = tensorType({x.begin(), x.end()}, spec.dtype);
+  std::string weight = tensorType({w.begin(), w.end()}, spec.dtype);
+  std::string bias = tensorType({w[0]}, spec.dtype);
+
+  std::ostringstream os;
+  os << "func.func @conv2d_backward(%dy: " << dy << ", %x: " << input
+     << ", %w: " << weight << ")\n    -> (" << weight << ", " << bias
+     << (spec.needInputGrad ? ", " + input : "") << ") {\n"
+     << "  %gi, %gw, %gb = ssprop.conv2d_backward %dy, %x, %w\n"
+     << "      stride = " << pair(spec.stride)
+     << " padding = " << pair(spec.padding)
+     << " dilation = " << pair(spec.dilation) << " groups = " << spec.groups
+     << "\n      sparsity = <keep = " << exactDouble(spec.keep)
+     << ", select = " << (spec.select == Select::topk ? "topk" : "random")
+     << (spec.weightOnly ? ", grads = weight_only" : "") << ">\n"
+     << "      : (" << dy << ", " << input << ", " << weight << ")\n"
+     << "      -> (" << input << ", " << weight << ", " << bias << ")\n"
+     << "  return %gw, %gb" << (spec.needInputGrad ? ", %gi" : "") << " : "
+     << weight << ", " << bias << (spec.needInputGrad ? ", " + input : "")
+     << "\n}\n";
+  return os.str();
+}
+
+namespace {
+/// What buildConvBackwardIR needs to write valid types; the IR verifier
+/// checks every other relation.
+std::string validateGeometry(const ConvLayerSpec &spec) {
+  for (int i = 0; i < 4; ++i)
+    if (spec.inputShape[i] < 1 || spec.weightShape[i] < 1)
+      return "every input and weight dimension must be >= 1";
+  for (int axis = 0; axis < 2; ++axis) {
+    if (spec.stride[axis] < 1 || spec.dilation[axis] < 1 ||
+        spec.padding[axis] < 0)
+      return "stride and dilation must be >= 1 and padding >= 0";
+    if (mlir::ssprop::getConvOutputSize(
+            spec.inputShape[2 + axis], spec.weightShape[2 + axis],
+            spec.stride[axis], spec.padding[axis], spec.dilation[axis]) < 1)
+      return "the dilated kernel does not fit in the padded input";
+  }
+  return "";
+}
+} // namespace
+
+CompileResult compileConvBackward(const ConvLayerSpec &spec,
+                                  const CodegenOptions &options) {
+  CompileResult result;
+  result.error = validateGeometry(spec);
+  if (!result.ok())
+    return result;
+  ModuleCompileResult module =
+      compileModule(buildConvBackwardIR(spec), options);
+  result.error = std::move(module.error);
+  result.loweredIR = std::move(module.loweredIR);
+  if (result.ok())
+    result.plan = std::move(module.plans.front().second);
+  return result;
+}
+
+ModuleCompileResult compileModule(const std::string &irText,
+                                  const CodegenOptions &options) {
+  ModuleCompileResult result;
+  Session session;
+  OwningOpRef<ModuleOp> module = session.lower(irText);
+  if (!module) {
+    result.error = session.diagnostics;
+    return result;
+  }
+  for (auto func : module->getOps<func::FuncOp>()) {
+    FailureOr<KernelPlan> plan = emitCudaPlan(func, options);
+    if (failed(plan)) {
+      result.error = session.diagnostics;
+      return result;
+    }
+    result.plans.emplace_back(func.getSymName().str(), std::move(*plan));
+  }
+  result.loweredIR = print(*module);
+  return result;
+}
+
+} // namespace ssprop

@@ -1,0 +1,453 @@
+//===- EmulationTest.cpp - generated kernels, run on the host -------------===//
+//
+// Compiles the very CUDA sources the emitter produces as host C++ (with
+// ssprop/Codegen/HostEmulation.h force-included), runs each layer's kernel
+// plan on random data and compares every gradient with the naive double
+// precision reference of Reference.h.
+//
+//===----------------------------------------------------------------------===//
+
+#include "EmulatedLaunch.h"
+#include "LayerCases.h"
+#include "Reference.h"
+
+#include <gtest/gtest.h>
+
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <set>
+#include <sstream>
+
+using namespace ssprop;
+namespace fs = std::filesystem;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Compiling a plan's kernels into a shared object
+//===----------------------------------------------------------------------===//
+
+uint64_t fnv1a(const std::string &text) {
+  uint64_t hash = 0xcbf29ce484222325ull;
+  for (unsigned char c : text)
+    hash = (hash ^ c) * 0x100000001b3ull;
+  return hash;
+}
+
+/// All kernels of `plan` in one translation unit (each source's prelude is
+/// guarded, so they concatenate), compiled once per distinct text into the
+/// build tree's cache and loaded.
+class HostKernels {
+public:
+  explicit HostKernels(const KernelPlan &plan) {
+    std::string unit;
+    for (const KernelSource &kernel : plan.kernels)
+      unit += kernel.code + "\n";
+    fs::path dir = SSPROP_EMULATION_CACHE_DIR;
+    fs::create_directories(dir);
+    std::ostringstream stem;
+    stem << std::hex << fnv1a(unit);
+    fs::path library = dir / (stem.str() + ".so");
+    if (!fs::exists(library))
+      compile(unit, dir / (stem.str() + ".cpp"), library);
+    handle = dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!handle)
+      throw std::runtime_error(std::string("dlopen: ") + dlerror());
+    for (const KernelSource &kernel : plan.kernels) {
+      void *entry = dlsym(handle, (kernel.name + "_host").c_str());
+      if (!entry)
+        throw std::runtime_error("no host entry for " + kernel.name);
+      entries.push_back(reinterpret_cast<void (*)(void **)>(entry));
+    }
+  }
+  ~HostKernels() {
+    if (handle)
+      dlclose(handle);
+  }
+  std::vector<void (*)(void **)> entries;
+
+private:
+  static void compile(const std::string &unit, const fs::path &source,
+                      const fs::path &library) {
+    std::ofstream(source) << unit;
+    fs::path temporary = library.string() + ".tmp" + std::to_string(getpid());
+    std::string command =
+        std::string(SSPROP_HOST_CXX) +
+        " -std=c++17 -O1 -fPIC -shared -w -include " SSPROP_SOURCE_DIR
+        "/include/ssprop/Codegen/HostEmulation.h -I" SSPROP_SOURCE_DIR
+        "/include " +
+        source.string() + " -o " + temporary.string() +
+        " " SSPROP_HOST_EMULATION_LIB " -Wl,-rpath," SSPROP_HOST_EMULATION_DIR
+        " 2>&1";
+    if (std::system(command.c_str()) != 0)
+      throw std::runtime_error("host compile failed: " + command);
+    fs::rename(temporary, library); // a reader never sees a partial library
+  }
+  void *handle = nullptr;
+};
+
+//===----------------------------------------------------------------------===//
+// Running a plan
+//===----------------------------------------------------------------------===//
+
+/// Host copies of a plan's buffers, stored in each buffer's element type.
+/// Each is followed by a guard zone that a kernel writing out of bounds
+/// would disturb.
+struct Buffers {
+  static constexpr size_t kGuardBytes = 256;
+  static constexpr uint8_t kGuard = 0x5a;
+  /// Each buffer's bytes followed by its guard zone.
+  std::vector<std::vector<uint8_t>> bytes;
+
+  explicit Buffers(const KernelPlan &plan) {
+    for (const BufferSpec &buffer : plan.buffers) {
+      size_t size = buffer.numElements * getElementSize(buffer.type);
+      // Poison temporaries and results so that an unwritten element shows.
+      bytes.emplace_back(size + kGuardBytes,
+                         buffer.role == BufferSpec::Role::Argument ? 0 : 0x7f);
+      std::fill(bytes.back().begin() + size, bytes.back().end(), kGuard);
+    }
+  }
+
+  /// Copies `contents` to the start of buffer `index`.
+  void assign(int index, const std::vector<uint8_t> &contents) {
+    std::copy(contents.begin(), contents.end(), bytes[index].begin());
+  }
+
+  /// The number of the first buffer whose guard zone was written, or -1.
+  int findOverrun() const {
+    for (size_t i = 0; i < bytes.size(); ++i)
+      if (std::any_of(bytes[i].end() - kGuardBytes, bytes[i].end(),
+                      [](uint8_t b) { return b != kGuard; }))
+        return static_cast<int>(i);
+    return -1;
+  }
+};
+
+float readElement(const std::vector<uint8_t> &bytes, ElementType type,
+                  int64_t i) {
+  switch (type) {
+  case ElementType::f32:
+    return reinterpret_cast<const float *>(bytes.data())[i];
+  case ElementType::f16:
+    return test::fromHalf(reinterpret_cast<const uint16_t *>(bytes.data())[i]);
+  case ElementType::bf16:
+    return test::fromBFloat16(
+        reinterpret_cast<const uint16_t *>(bytes.data())[i]);
+  case ElementType::i32:
+    return static_cast<float>(reinterpret_cast<const int *>(bytes.data())[i]);
+  }
+  return 0;
+}
+
+/// Fills `count` elements with uniform values in [-1, 1], returning them as
+/// floats exactly as stored (rounded to the element type).
+std::vector<float> fillRandom(std::vector<uint8_t> &bytes, int64_t count,
+                              ElementType type, std::mt19937 &rng) {
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  std::vector<float> values(count);
+  for (int64_t i = 0; i < count; ++i) {
+    float v = uniform(rng);
+    if (type == ElementType::f32)
+      reinterpret_cast<float *>(bytes.data())[i] = v;
+    else if (type == ElementType::f16)
+      reinterpret_cast<uint16_t *>(bytes.data())[i] = test::toHalf(v);
+    else
+      reinterpret_cast<uint16_t *>(bytes.data())[i] = test::toBFloat16(v);
+    values[i] = readElement(bytes, type, i);
+  }
+  return values;
+}
+
+void runPlan(const KernelPlan &plan, const HostKernels &kernels,
+             Buffers &buffers, uint64_t seedBase) {
+  for (const KernelLaunch &launch : plan.launches) {
+    // Storage for each parameter's value; params[i] points at slot i.
+    std::vector<uint64_t> slots(launch.params.size());
+    std::vector<void *> params(launch.params.size());
+    for (size_t i = 0; i < launch.params.size(); ++i) {
+      const KernelParam &param = launch.params[i];
+      switch (param.kind) {
+      case KernelParam::Kind::Buffer: {
+        void *pointer =
+            param.value < 0 ? nullptr : buffers.bytes[param.value].data();
+        std::memcpy(&slots[i], &pointer, sizeof(pointer));
+        break;
+      }
+      case KernelParam::Kind::Int32: {
+        int32_t value = static_cast<int32_t>(param.value);
+        std::memcpy(&slots[i], &value, sizeof(value));
+        break;
+      }
+      case KernelParam::Kind::Int64:
+        slots[i] = static_cast<uint64_t>(param.value);
+        break;
+      case KernelParam::Kind::Seed:
+        slots[i] = seedBase + static_cast<uint64_t>(param.value);
+        break;
+      }
+      params[i] = &slots[i];
+    }
+    test::launchEmulated(kernels.entries[launch.kernel], launch.grid,
+                         launch.block, params.data());
+    int overrun = buffers.findOverrun();
+    ASSERT_EQ(overrun, -1) << plan.kernels[launch.kernel].name
+                           << " wrote past the end of buffer %" << overrun;
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Checks
+//===----------------------------------------------------------------------===//
+
+struct Variant {
+  std::string layer;
+  ElementType dtype;
+  TileConfig tile;
+  int splitK;
+};
+
+std::ostream &operator<<(std::ostream &os, const Variant &v) {
+  return os << v.layer << "_" << getElementTypeName(v.dtype) << "_"
+            << v.tile.getName() << "_splitk" << v.splitK;
+}
+
+/// The tolerance relative to the largest reference magnitude: f32 to 1e-5;
+/// f16/bf16 a few units in the last place of the result format.
+double relativeTolerance(ElementType type) {
+  switch (type) {
+  case ElementType::f16:
+    return 1e-3; // 2^-11 rounding of the result, plus f32 accumulation
+  case ElementType::bf16:
+    return 8e-3; // 2^-8 rounding of the result
+  default:
+    return 1e-5;
+  }
+}
+
+const BufferSpec *findBuffer(const KernelPlan &plan, BufferSpec::Role role,
+                             int index, const std::string &name = "") {
+  for (const BufferSpec &buffer : plan.buffers)
+    if (buffer.role == role && (index < 0 || buffer.index == index) &&
+        (name.empty() || buffer.name == name))
+      return &buffer;
+  return nullptr;
+}
+
+int bufferNumber(const KernelPlan &plan, const BufferSpec *buffer) {
+  return static_cast<int>(buffer - plan.buffers.data());
+}
+
+void expectClose(const std::string &what, const std::vector<uint8_t> &bytes,
+                 ElementType type, const std::vector<double> &reference,
+                 double relative) {
+  double scale = 0;
+  for (double r : reference)
+    scale = std::max(scale, std::fabs(r));
+  double tolerance = relative * std::max(scale, 1e-6);
+  int reported = 0;
+  for (size_t i = 0; i < reference.size(); ++i) {
+    double got = readElement(bytes, type, static_cast<int64_t>(i));
+    if (!(std::fabs(got - reference[i]) <= tolerance) && reported++ < 5)
+      ADD_FAILURE() << what << "[" << i << "] = " << got << ", reference "
+                    << reference[i] << " (tolerance " << tolerance << ")";
+  }
+}
+
+class Emulation : public ::testing::TestWithParam<Variant> {};
+
+TEST_P(Emulation, MatchesReference) {
+  const Variant &variant = GetParam();
+  ConvLayerSpec spec;
+  for (const test::LayerCase &layer : test::getLayerCases())
+    if (layer.name == variant.layer)
+      spec = layer.spec;
+  spec.dtype = variant.dtype;
+  CodegenOptions options;
+  options.dgradTile = options.wgradTile = variant.tile;
+  options.wgradSplitK = variant.splitK;
+  CompileResult compiled = compileConvBackward(spec, options);
+  ASSERT_TRUE(compiled.ok()) << compiled.error;
+  const KernelPlan &plan = compiled.plan;
+  HostKernels kernels(plan);
+
+  // Arguments: grad_output, input, weight (a layer without an input gradient
+  // never reads its weight, so the plan may lack that buffer).
+  auto outSize = [&](int axis) {
+    return (spec.inputShape[2 + axis] + 2 * spec.padding[axis] -
+            spec.dilation[axis] * (spec.weightShape[2 + axis] - 1) - 1) /
+               spec.stride[axis] + 1;
+  };
+  const int64_t dyH = outSize(0), dyW = outSize(1);
+  const int64_t argSizes[3] = {
+      spec.inputShape[0] * spec.weightShape[0] * dyH * dyW,
+      spec.inputShape[0] * spec.inputShape[1] * spec.inputShape[2] *
+          spec.inputShape[3],
+      spec.weightShape[0] * spec.weightShape[1] * spec.weightShape[2] *
+          spec.weightShape[3]};
+  Buffers buffers(plan);
+  std::mt19937 rng(42);
+  std::vector<std::vector<float>> args(3);
+  for (int i = 0; i < 3; ++i) {
+    std::vector<uint8_t> bytes(argSizes[i] * getElementSize(spec.dtype));
+    args[i] = fillRandom(bytes, argSizes[i], spec.dtype, rng);
+    if (const BufferSpec *arg = findBuffer(plan, BufferSpec::Role::Argument, i)) {
+      ASSERT_EQ(arg->numElements, argSizes[i]) << "argument " << i;
+      buffers.assign(bufferNumber(plan, arg), std::move(bytes));
+    } else {
+      ASSERT_TRUE(i == 2 && !spec.needInputGrad) << "argument " << i;
+    }
+  }
+  runPlan(plan, kernels, buffers, /*seedBase=*/1234);
+
+  // Which channels were kept: the kept list, or all of them when dense.
+  const int64_t cout = spec.weightShape[0];
+  int64_t expectedK = std::max<int64_t>(
+      static_cast<int64_t>(std::floor(spec.keep * cout)), 1);
+  std::vector<bool> keptMask(cout, expectedK == cout);
+  std::vector<int> keptList;
+  if (const BufferSpec *kept =
+          findBuffer(plan, BufferSpec::Role::Temporary, -1, "kept")) {
+    ASSERT_EQ(kept->numElements, expectedK);
+    const int *list = reinterpret_cast<const int *>(
+        buffers.bytes[bufferNumber(plan, kept)].data());
+    keptList.assign(list, list + expectedK);
+    for (size_t i = 0; i < keptList.size(); ++i) {
+      ASSERT_TRUE(keptList[i] >= 0 && keptList[i] < cout) << keptList[i];
+      if (i) {
+        ASSERT_LT(keptList[i - 1], keptList[i]) << "kept list not ascending";
+      }
+      keptMask[keptList[i]] = true;
+    }
+  } else {
+    ASSERT_EQ(expectedK, cout) << "a sparse layer needs a kept list";
+  }
+
+  // Top-k: no dropped channel may score above a kept one (ties aside).
+  const auto &dy = args[0];
+  if (spec.select == Select::topk && !keptList.empty()) {
+    std::vector<double> scores = test::referenceScores(spec, dy, dyH, dyW);
+    double lowestKept = 1e300, highestDropped = -1e300;
+    for (int64_t c = 0; c < cout; ++c)
+      (keptMask[c] ? lowestKept : highestDropped) =
+          keptMask[c] ? std::min(lowestKept, scores[c])
+                      : std::max(highestDropped, scores[c]);
+    EXPECT_GE(lowestKept, highestDropped * (1 - 1e-6)) << "not the top k";
+  }
+
+  test::ReferenceGrads ref = test::referenceBackward(
+      spec, args[1], args[2], dy, keptMask, dyH, dyW);
+  double tolerance = relativeTolerance(spec.dtype);
+  auto result = [&](int index) -> const std::vector<uint8_t> & {
+    const BufferSpec *buffer = findBuffer(plan, BufferSpec::Role::Result, index);
+    EXPECT_NE(buffer, nullptr) << "result " << index;
+    return buffers.bytes[bufferNumber(plan, buffer)];
+  };
+  expectClose("grad_weight", result(0), spec.dtype, ref.gradWeight, tolerance);
+  expectClose("grad_bias", result(1), spec.dtype, ref.gradBias, tolerance);
+  if (spec.needInputGrad)
+    expectClose("grad_input", result(2), spec.dtype, ref.gradInput, tolerance);
+  else
+    EXPECT_EQ(findBuffer(plan, BufferSpec::Role::Result, 2), nullptr);
+
+  // Dropped channels' weight and bias gradients are exactly zero.
+  int64_t rowSize = static_cast<int64_t>(ref.gradWeight.size()) / cout;
+  for (int64_t c = 0; c < cout; ++c) {
+    if (keptMask[c])
+      continue;
+    EXPECT_EQ(readElement(result(1), spec.dtype, c), 0.0f) << "bias " << c;
+    for (int64_t j = 0; j < rowSize; ++j)
+      ASSERT_EQ(readElement(result(0), spec.dtype, c * rowSize + j), 0.0f)
+          << "weight row " << c;
+  }
+}
+
+std::vector<Variant> getVariants() {
+  std::vector<Variant> variants;
+  const TileConfig base = getSimtTileConfigs().front();
+  for (const test::LayerCase &layer : test::getLayerCases())
+    variants.push_back({layer.name, ElementType::f32, base, 0});
+  for (const TileConfig &tile : getSimtTileConfigs()) {
+    if (tile == base)
+      continue;
+    variants.push_back({"stride2_pad1", ElementType::f32, tile, 0});
+    variants.push_back({"wide_k72", ElementType::f32, tile, 0});
+  }
+  for (ElementType type : {ElementType::f16, ElementType::bf16})
+    for (const char *layer : {"conv3x3_pad1", "groups3", "random"})
+      variants.push_back({layer, type, base, 0});
+  // Split-K partials summed by the scatter, dense and gathered.
+  variants.push_back({"wide_k72", ElementType::f32, base, 3});
+  variants.push_back({"dense_keep1", ElementType::f32, base, 2});
+  return variants;
+}
+
+std::string variantName(const ::testing::TestParamInfo<Variant> &info) {
+  std::ostringstream os;
+  os << info.param;
+  std::string name = os.str();
+  for (char &c : name)
+    if (!isalnum(static_cast<unsigned char>(c)))
+      c = '_';
+  return name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Layers, Emulation, ::testing::ValuesIn(getVariants()),
+                         variantName);
+
+/// Runs `spec`'s plan with every argument element set to `value` (0 = random)
+/// and returns the kept list.
+std::vector<int> runAndReadKept(const ConvLayerSpec &spec, uint64_t seed,
+                                float value = 0) {
+  CompileResult compiled = compileConvBackward(spec, CodegenOptions());
+  EXPECT_TRUE(compiled.ok()) << compiled.error;
+  const KernelPlan &plan = compiled.plan;
+  HostKernels kernels(plan);
+  Buffers buffers(plan);
+  std::mt19937 rng(7);
+  for (int i = 0; i < 3; ++i) {
+    const BufferSpec *arg = findBuffer(plan, BufferSpec::Role::Argument, i);
+    std::vector<uint8_t> &bytes = buffers.bytes[bufferNumber(plan, arg)];
+    fillRandom(bytes, arg->numElements, arg->type, rng);
+    if (value != 0)
+      for (int64_t j = 0; j < arg->numElements; ++j)
+        reinterpret_cast<float *>(bytes.data())[j] = value;
+  }
+  runPlan(plan, kernels, buffers, seed);
+  const BufferSpec *kept = findBuffer(plan, BufferSpec::Role::Temporary, -1, "kept");
+  const int *list = reinterpret_cast<const int *>(
+      buffers.bytes[bufferNumber(plan, kept)].data());
+  return std::vector<int>(list, list + kept->numElements);
+}
+
+/// Equal scores: exactly k channels are kept, the lowest-numbered ones.
+TEST(EmulationTopK, TiesKeepExactlyKLowestChannels) {
+  ConvLayerSpec spec = test::makeSpec({2, 4, 4, 4}, {40, 4, 1, 1}, 0.25);
+  std::vector<int> kept = runAndReadKept(spec, 0, /*value=*/0.5f);
+  std::vector<int> lowest(10);
+  for (int c = 0; c < 10; ++c)
+    lowest[c] = c;
+  EXPECT_EQ(kept, lowest);
+}
+
+/// The random selection is a function of the seed the caller draws.
+TEST(EmulationRandom, SelectionFollowsTheSeed) {
+  ConvLayerSpec spec = test::makeSpec({1, 4, 4, 4}, {64, 4, 1, 1}, 0.25);
+  spec.select = Select::random;
+  std::vector<int> first = runAndReadKept(spec, 1);
+  std::vector<int> again = runAndReadKept(spec, 1);
+  std::vector<int> other = runAndReadKept(spec, 2);
+  EXPECT_EQ(first.size(), 16u);
+  EXPECT_EQ(first, again);
+  EXPECT_NE(first, other);
+  EXPECT_EQ(std::set<int>(first.begin(), first.end()).size(), first.size());
+}
+
+} // namespace
