@@ -7,7 +7,7 @@ from lit.llvm.subst import ToolSubst
 
 config.name = "SSPROP"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
-config.suffixes = [".mlir"]
+config.suffixes = [".mlir", ".test"]
 config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.ssprop_obj_root, "test")
@@ -23,5 +23,6 @@ tools = [
     ToolSubst("count", unresolved="fatal"),
     ToolSubst("ssprop-opt", unresolved="fatal"),
     ToolSubst("ssprop-translate", unresolved="fatal"),
+    ToolSubst("ssprop-compile", unresolved="fatal"),
 ]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

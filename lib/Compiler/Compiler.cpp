@@ -52,16 +52,17 @@ public:
     context.getOrLoadDialect<func::FuncDialect>();
     context.getDiagEngine().registerHandler([this](Diagnostic &diag) {
       llvm::raw_string_ostream os(diagnostics);
-      os << diag.getLocation() << ": " << diag << "\n";
+      print(os, diag.getLocation(), "error", diag.str());
       for (Diagnostic &note : diag.getNotes())
-        os << note.getLocation() << ": note: " << note << "\n";
+        if (!StringRef(note.str()).starts_with("see current operation"))
+          print(os, note.getLocation(), "note", note.str());
     });
   }
 
   /// The lowered module, or null with `diagnostics` set.
   OwningOpRef<ModuleOp> lower(const std::string &irText) {
     OwningOpRef<ModuleOp> module =
-        parseSourceString<ModuleOp>(irText, &context);
+        parseSourceString<ModuleOp>(irText, &context, kBufferName);
     if (!module)
       return fail("cannot parse the layer IR");
     PassManager pm(&context);
@@ -74,6 +75,17 @@ public:
   std::string diagnostics;
 
 private:
+  static constexpr const char *kBufferName = "layer.mlir";
+
+  /// `layer.mlir:3:19: error: message`, as mlir-opt prints diagnostics.
+  static void print(llvm::raw_ostream &os, Location loc, StringRef severity,
+                    const std::string &message) {
+    if (auto fileLoc = dyn_cast<FileLineColLoc>(loc))
+      os << fileLoc.getFilename().getValue() << ":" << fileLoc.getLine() << ":"
+         << fileLoc.getColumn() << ": ";
+    os << severity << ": " << message << "\n";
+  }
+
   OwningOpRef<ModuleOp> fail(const std::string &what) {
     if (diagnostics.empty())
       diagnostics = what;

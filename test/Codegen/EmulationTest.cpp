@@ -168,35 +168,16 @@ std::vector<float> fillRandom(std::vector<uint8_t> &bytes, int64_t count,
 
 void runPlan(const KernelPlan &plan, const HostKernels &kernels,
              Buffers &buffers, uint64_t seedBase) {
+  std::vector<void *> pointers;
+  for (auto &buffer : buffers.bytes)
+    pointers.push_back(buffer.data());
+  std::vector<uint64_t> seeds;
+  for (int i = 0; i < plan.numSeeds; ++i)
+    seeds.push_back(seedBase + i);
   for (const KernelLaunch &launch : plan.launches) {
-    // Storage for each parameter's value; params[i] points at slot i.
-    std::vector<uint64_t> slots(launch.params.size());
-    std::vector<void *> params(launch.params.size());
-    for (size_t i = 0; i < launch.params.size(); ++i) {
-      const KernelParam &param = launch.params[i];
-      switch (param.kind) {
-      case KernelParam::Kind::Buffer: {
-        void *pointer =
-            param.value < 0 ? nullptr : buffers.bytes[param.value].data();
-        std::memcpy(&slots[i], &pointer, sizeof(pointer));
-        break;
-      }
-      case KernelParam::Kind::Int32: {
-        int32_t value = static_cast<int32_t>(param.value);
-        std::memcpy(&slots[i], &value, sizeof(value));
-        break;
-      }
-      case KernelParam::Kind::Int64:
-        slots[i] = static_cast<uint64_t>(param.value);
-        break;
-      case KernelParam::Kind::Seed:
-        slots[i] = seedBase + static_cast<uint64_t>(param.value);
-        break;
-      }
-      params[i] = &slots[i];
-    }
+    PackedParams params(launch, pointers, seeds);
     test::launchEmulated(kernels.entries[launch.kernel], launch.grid,
-                         launch.block, params.data());
+                         launch.block, params.get());
     int overrun = buffers.findOverrun();
     ASSERT_EQ(overrun, -1) << plan.kernels[launch.kernel].name
                            << " wrote past the end of buffer %" << overrun;

@@ -71,6 +71,23 @@ struct KernelPlan {
   int numSeeds = 0;
 };
 
+/// A launch's parameter values as cuLaunchKernel takes them: one 8-byte slot
+/// per parameter and a pointer to each slot.
+class PackedParams {
+public:
+  /// `buffers[i]` is the address of plan buffer i; `seeds[i]` seed i's value.
+  PackedParams(const KernelLaunch &launch, const std::vector<void *> &buffers,
+               const std::vector<uint64_t> &seeds);
+  PackedParams(const PackedParams &) = delete;
+  PackedParams &operator=(const PackedParams &) = delete;
+
+  void **get() { return pointers.data(); }
+
+private:
+  std::vector<uint64_t> slots;
+  std::vector<void *> pointers;
+};
+
 /// A human-readable listing of buffers and launches (not the sources).
 std::string printPlan(const KernelPlan &plan);
 

@@ -40,8 +40,10 @@ int getNvrtcVersion();
 /// The options ssprop compiles with for `arch` (cubin for that exact arch).
 std::vector<std::string> getNvrtcOptions(Arch arch);
 
-/// Compiles `kernel` to a cubin for `arch`. Throws NvrtcError.
-CompiledKernel compileWithNvrtc(const KernelSource &kernel, Arch arch);
+/// Compiles `kernel` to a cubin for `arch`, with `extraOptions` after
+/// ssprop's own (for measurements). Throws NvrtcError.
+CompiledKernel compileWithNvrtc(const KernelSource &kernel, Arch arch,
+                                const std::vector<std::string> &extraOptions = {});
 
 /// Reads ptxas' report on `kernelName` from an NVRTC log.
 ResourceUsage parsePtxasReport(const std::string &log,

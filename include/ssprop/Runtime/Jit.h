@@ -1,0 +1,82 @@
+//===- Jit.h - layer keys to launchable kernels ------------------*- C++ -*-===//
+//
+// The JIT runtime: a layer key (shapes, geometry, dtype, keep, select, grads,
+// arch, tile) becomes the layer's kernel plan and cubins, compiled on first
+// use through the compiler facade and NVRTC, cached in memory and on disk,
+// and launched through the lazily loaded CUDA driver.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SSPROP_RUNTIME_JIT_H
+#define SSPROP_RUNTIME_JIT_H
+
+#include "ssprop/Compiler/Compiler.h"
+#include "ssprop/Runtime/KernelCache.h"
+#include "ssprop/Runtime/OnceMap.h"
+
+#include <cuda.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace ssprop {
+
+/// The compiler rejected a layer; the message carries its diagnostics.
+class CompileError : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// A layer's plan with one cubin per kernel of the plan.
+struct CompiledLayer {
+  KernelPlan plan;
+  std::vector<std::shared_ptr<const std::string>> cubins;
+  Arch arch;
+};
+
+/// The key of a layer: every field that changes its kernels or plan.
+std::string getLayerKey(const ConvLayerSpec &spec,
+                        const CodegenOptions &options);
+
+class Jit {
+public:
+  explicit Jit(KernelCache::Options cacheOptions,
+               KernelCache::Compiler compiler = nullptr);
+
+  /// The process-wide JIT, configured from the environment.
+  static Jit &getGlobal();
+
+  /// The layer's plan and cubins; compiled once per key even when called
+  /// from several threads at once. Throws CompileError or NvrtcError.
+  std::shared_ptr<const CompiledLayer> getLayer(const ConvLayerSpec &spec,
+                                                const CodegenOptions &options);
+
+  /// Runs `layer` on `stream`: `buffers[i]` is the device address of plan
+  /// buffer i, `seeds[i]` the value of seed i. Loads the cubins into the
+  /// current CUDA context on first use. Throws DriverError (also when no GPU
+  /// driver exists).
+  void launch(const CompiledLayer &layer, const std::vector<void *> &buffers,
+              const std::vector<uint64_t> &seeds, CUstream stream);
+
+  KernelCache &getCache() { return cache; }
+  /// Layer lookups answered from memory (the launch path's hot hit).
+  int64_t getLayerHits() const;
+
+private:
+  CUfunction getFunction(const CompiledLayer &layer, int kernel);
+
+  KernelCache cache;
+  OnceMap<std::shared_ptr<const CompiledLayer>> layers;
+  mutable std::mutex mutex; // guards functions and layerHits
+  /// Loaded kernels per (CUDA context, kernel name).
+  std::map<std::pair<CUcontext, std::string>, CUfunction> functions;
+  int64_t layerHits = 0;
+};
+
+} // namespace ssprop
+
+#endif // SSPROP_RUNTIME_JIT_H

@@ -1,0 +1,87 @@
+//===- KernelCache.h - compiled kernels in memory and on disk ---*- C++ -*-===//
+//
+// Cubins keyed by a SHA-256 of everything that determines them: the kernel
+// source (which embeds the prelude and every specialisation constant), the
+// NVRTC version and options, the arch and the ssprop version. Entries live in
+// memory and in one file per key on disk; see docs/runtime.md.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SSPROP_RUNTIME_KERNELCACHE_H
+#define SSPROP_RUNTIME_KERNELCACHE_H
+
+#include "ssprop/Codegen/CodegenOptions.h"
+#include "ssprop/Codegen/KernelPlan.h"
+#include "ssprop/Runtime/OnceMap.h"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace ssprop {
+
+struct CacheStats {
+  int64_t compiles = 0;
+  int64_t memoryHits = 0;
+  int64_t diskHits = 0;
+  double compileMs = 0;
+};
+
+class KernelCache {
+public:
+  struct Options {
+    /// Where entries go; empty disables the disk cache.
+    std::string directory;
+    /// Bound on the disk cache's size; least recently used entries go first.
+    int64_t maxBytes = int64_t(1) << 30;
+    /// Print compile events to stderr.
+    bool log = false;
+  };
+
+  /// SSPROP_CACHE_DIR (default `$XDG_CACHE_HOME/ssprop` or
+  /// `~/.cache/ssprop`), SSPROP_CACHE_MAX_MB (default 1024), SSPROP_LOG=1.
+  static Options getOptionsFromEnvironment();
+
+  /// How a cubin is made on a miss (NVRTC by default; tests substitute).
+  using Compiler = std::function<std::string(const KernelSource &, Arch)>;
+
+  explicit KernelCache(Options options, Compiler compiler = nullptr);
+
+  /// The cubin of `kernel` for `arch`, from memory, from disk, or compiled.
+  /// Concurrent requests for one key compile it once. Throws NvrtcError.
+  std::shared_ptr<const std::string> getCubin(const KernelSource &kernel,
+                                              Arch arch);
+
+  /// The cache key of `kernel` for `arch`: 64 hex digits.
+  std::string getKey(const KernelSource &kernel, Arch arch) const;
+  /// The file that holds (or would hold) the entry of `key`.
+  std::string getEntryPath(const std::string &key) const;
+  /// False once the directory proved unusable (one warning is printed).
+  bool isDiskEnabled() const;
+
+  CacheStats getStats() const;
+  void resetStats();
+  /// Forgets the in-memory entries (the disk cache stays).
+  void clearMemory();
+
+private:
+  std::shared_ptr<const std::string> load(const KernelSource &kernel,
+                                          Arch arch, const std::string &key);
+  std::shared_ptr<const std::string> readEntry(const std::string &key);
+  void writeEntry(const std::string &key, const std::string &cubin);
+  void evictToBound(const std::string &keep);
+  void disableDisk(const std::string &reason);
+
+  Options options;
+  Compiler compiler;
+  mutable std::mutex mutex; // guards stats and diskEnabled
+  OnceMap<std::shared_ptr<const std::string>> memory;
+  CacheStats stats;
+  bool diskEnabled;
+};
+
+} // namespace ssprop
+
+#endif // SSPROP_RUNTIME_KERNELCACHE_H
