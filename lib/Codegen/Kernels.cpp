@@ -194,13 +194,27 @@ void addConvConstants(KernelBuilder &builder, const ConvShape &c) {
       .flag("PLAIN", c.plain);
 }
 
-void addTileConstants(KernelBuilder &builder, const TileConfig &tile) {
+/// What the dgrad and wgrad kernels share: name tags, element type, the
+/// geometry and tile constants, GATHER and the k bucket.
+KernelBuilder startGemmKernel(const char *kind, const char *description,
+                              ElementType type, const ConvShape &conv,
+                              const TileConfig &tile, bool gather,
+                              int kBucket, Arch arch) {
+  KernelBuilder builder(kind, description, arch);
+  builder.nameTag(getElementTypeName(type))
+      .nameTag(tile.getName())
+      .nameTag(gather ? "gather" : "dense")
+      .typeAlias("T", type);
+  addConvConstants(builder, conv);
   builder.constant("BM", tile.bm)
       .constant("BN", tile.bn)
       .constant("BK", tile.bk)
       .constant("TM", tile.tm)
       .constant("TN", tile.tn)
-      .constant("THREADS", tile.getNumThreads());
+      .constant("THREADS", tile.getNumThreads())
+      .flag("GATHER", gather)
+      .constant("K_BUCKET", kBucket);
+  return builder;
 }
 
 //===----------------------------------------------------------------------===//
@@ -573,23 +587,16 @@ EmittedKernel emitWgradKernel(const WgradKernelSpec &spec) {
                           : c.outChannels / c.groups;
   int64_t rowTiles = (groupRows + spec.tile.bm - 1) / spec.tile.bm;
   int64_t ncol = c.inChannels / c.groups * c.kernelHeight * c.kernelWidth;
-  KernelBuilder builder("wgrad",
-                        "weight gradient of the kept channels, split-K "
-                        "implicit GEMM into f32 partials",
-                        spec.arch);
-  builder.nameTag(getElementTypeName(spec.type))
-      .nameTag(spec.tile.getName())
-      .nameTag(spec.gather ? "gather" : "dense")
-      .typeAlias("T", spec.type)
-      .param("const ${T} *__restrict__", "x")
+  KernelBuilder builder = startGemmKernel(
+      "wgrad",
+      "weight gradient of the kept channels, split-K implicit GEMM into f32 "
+      "partials",
+      spec.type, c, spec.tile, spec.gather, spec.kBucket, spec.arch);
+  builder.param("const ${T} *__restrict__", "x")
       .param("const ${T} *__restrict__", "dy")
       .param("const int *__restrict__", "kept")
       .param("int", "k")
-      .param("float *__restrict__", "partials");
-  addConvConstants(builder, c);
-  addTileConstants(builder, spec.tile);
-  builder.flag("GATHER", spec.gather)
-      .constant("K_BUCKET", spec.kBucket)
+      .param("float *__restrict__", "partials")
       .constant("ROWS_PER_SPLIT", spec.gather ? spec.kBucket : c.outChannels)
       .constant("ROW_TILES_PER_GROUP", rowTiles)
       .constant("K_PER_SPLIT", spec.kPerSplit);
@@ -605,23 +612,15 @@ EmittedKernel emitDgradKernel(const DgradKernelSpec &spec) {
   int64_t groupChannels = c.outChannels / c.groups;
   int64_t maxKept = spec.gather ? std::min<int64_t>(spec.kBucket, groupChannels)
                                 : groupChannels;
-  KernelBuilder builder("dgrad",
-                        "input gradient from the kept channels, implicit GEMM",
-                        spec.arch);
-  builder.nameTag(getElementTypeName(spec.type))
-      .nameTag(spec.tile.getName())
-      .nameTag(spec.gather ? "gather" : "dense")
-      .typeAlias("T", spec.type)
-      .param("const ${T} *__restrict__", "dy")
+  KernelBuilder builder = startGemmKernel(
+      "dgrad", "input gradient from the kept channels, implicit GEMM",
+      spec.type, c, spec.tile, spec.gather, spec.kBucket, spec.arch);
+  builder.param("const ${T} *__restrict__", "dy")
       .param("const ${T} *__restrict__", "weight")
       .param("const int *__restrict__", "kept")
       .param("const int *__restrict__", "offsets")
       .param("int", "k")
-      .param("${T} *__restrict__", "dx");
-  addConvConstants(builder, c);
-  addTileConstants(builder, spec.tile);
-  builder.flag("GATHER", spec.gather)
-      .constant("K_BUCKET", spec.kBucket)
+      .param("${T} *__restrict__", "dx")
       .constant("KMAX", maxKept * c.kernelHeight * c.kernelWidth);
   return builder.build(kDgradBody,
                        {ceilDiv(c.n * c.height * c.width, spec.tile.bm),
