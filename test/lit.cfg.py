@@ -8,7 +8,7 @@ from lit.llvm.subst import ToolSubst
 config.name = "SSPROP"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".test"]
-config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
+config.excludes = ["Inputs", "corpus", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.ssprop_obj_root, "test")
 config.substitutions.append(("%ssprop_src_root", os.path.dirname(config.test_source_root)))

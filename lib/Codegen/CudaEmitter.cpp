@@ -119,6 +119,11 @@ private:
                << "argument #" << arg.getArgNumber() << " has type "
                << arg.getType()
                << "; the CUDA emitter needs statically shaped tensors";
+      if (type.getNumElements() > INT32_MAX)
+        return func.emitOpError()
+               << "argument #" << arg.getArgNumber() << " has "
+               << type.getNumElements()
+               << " elements; the kernels index with 32 bits";
     }
     WalkResult result = func.walk([&](Operation *op) {
       for (Value value : op->getResults()) {

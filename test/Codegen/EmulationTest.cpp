@@ -16,6 +16,8 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <functional>
+#include <limits>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -383,10 +385,11 @@ std::string variantName(const ::testing::TestParamInfo<Variant> &info) {
 INSTANTIATE_TEST_SUITE_P(Layers, Emulation, ::testing::ValuesIn(getVariants()),
                          variantName);
 
-/// Runs `spec`'s plan with every argument element set to `value` (0 = random)
-/// and returns the kept list.
-std::vector<int> runAndReadKept(const ConvLayerSpec &spec, uint64_t seed,
-                                float value = 0) {
+/// Runs `spec`'s plan (f32) on random arguments, after `adjust(index, data)`
+/// edits argument `index`, and returns the kept list.
+std::vector<int> runAndReadKept(
+    const ConvLayerSpec &spec, uint64_t seed,
+    const std::function<void(int, float *, int64_t)> &adjust = nullptr) {
   CompileResult compiled = compileConvBackward(spec, CodegenOptions());
   EXPECT_TRUE(compiled.ok()) << compiled.error;
   const KernelPlan &plan = compiled.plan;
@@ -397,9 +400,8 @@ std::vector<int> runAndReadKept(const ConvLayerSpec &spec, uint64_t seed,
     const BufferSpec *arg = findBuffer(plan, BufferSpec::Role::Argument, i);
     std::vector<uint8_t> &bytes = buffers.bytes[bufferNumber(plan, arg)];
     fillRandom(bytes, arg->numElements, arg->type, rng);
-    if (value != 0)
-      for (int64_t j = 0; j < arg->numElements; ++j)
-        reinterpret_cast<float *>(bytes.data())[j] = value;
+    if (adjust)
+      adjust(i, reinterpret_cast<float *>(bytes.data()), arg->numElements);
   }
   runPlan(plan, kernels, buffers, seed);
   const BufferSpec *kept = findBuffer(plan, BufferSpec::Role::Temporary, -1, "kept");
@@ -411,11 +413,37 @@ std::vector<int> runAndReadKept(const ConvLayerSpec &spec, uint64_t seed,
 /// Equal scores: exactly k channels are kept, the lowest-numbered ones.
 TEST(EmulationTopK, TiesKeepExactlyKLowestChannels) {
   ConvLayerSpec spec = test::makeSpec({2, 4, 4, 4}, {40, 4, 1, 1}, 0.25);
-  std::vector<int> kept = runAndReadKept(spec, 0, /*value=*/0.5f);
+  std::vector<int> kept =
+      runAndReadKept(spec, 0, [](int, float *data, int64_t count) {
+        std::fill(data, data + count, 0.5f);
+      });
   std::vector<int> lowest(10);
   for (int c = 0; c < 10; ++c)
     lowest[c] = c;
   EXPECT_EQ(kept, lowest);
+}
+
+/// NaN and infinite gradients: a channel holding NaN scores highest, then
+/// infinite ones; the list stays k valid, ascending, distinct channels, the
+/// same on every run.
+TEST(EmulationTopK, NaNAndInfinityGiveAValidDeterministicSelection) {
+  ConvLayerSpec spec = test::makeSpec({2, 4, 4, 4}, {16, 4, 1, 1}, 0.25);
+  auto poison = [](int index, float *dy, int64_t) {
+    if (index != 0)
+      return;
+    const int64_t plane = 4 * 4, channels = 16;
+    dy[3 * plane + 5] = std::numeric_limits<float>::quiet_NaN();
+    dy[(channels + 7) * plane] = std::numeric_limits<float>::infinity();
+    dy[9 * plane + 1] = -std::numeric_limits<float>::infinity();
+  };
+  std::vector<int> kept = runAndReadKept(spec, 0, poison);
+  ASSERT_EQ(kept.size(), 4u);
+  EXPECT_TRUE(std::is_sorted(kept.begin(), kept.end()));
+  EXPECT_EQ(std::set<int>(kept.begin(), kept.end()).size(), 4u);
+  for (int channel : {3, 7, 9})
+    EXPECT_NE(std::find(kept.begin(), kept.end(), channel), kept.end())
+        << "channel " << channel;
+  EXPECT_EQ(kept, runAndReadKept(spec, 0, poison));
 }
 
 /// The random selection is a function of the seed the caller draws.
