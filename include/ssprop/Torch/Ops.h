@@ -1,0 +1,71 @@
+//===- Ops.h - ssprop::conv2d / ssprop::linear from C++ ---------*- C++ -*-===//
+//
+// The operators registered by libssprop_torch (TORCH_LIBRARY(ssprop)):
+//
+//   ssprop::conv2d(Tensor input, Tensor weight, Tensor? bias, int[2] stride=1,
+//                  int[2] padding=0, int[2] dilation=1, int groups=1,
+//                  float keep=1.0, str select="topk", bool weight_only=False)
+//                  -> Tensor
+//   ssprop::linear(Tensor input, Tensor weight, Tensor? bias, float keep=1.0,
+//                  str select="topk", bool weight_only=False) -> Tensor
+//
+// Forward: the dense convolution / linear layer. Backward: ssProp — only the
+// k = max(floor(keep * Cout), 1) output channels with the largest mean |dy|
+// (select="topk") or k random channels (select="random") are back-propagated;
+// see docs/usage.md. The functions below call the operators through the
+// dispatcher, so autograd, devices and torch.compile see the same operator as
+// torch.ops.ssprop.* in Python.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SSPROP_TORCH_OPS_H
+#define SSPROP_TORCH_OPS_H
+
+#include "ssprop/Torch/Export.h"
+
+#include <ATen/ATen.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace ssprop {
+
+/// ssprop::conv2d through the dispatcher. stride/padding/dilation take one
+/// value (used for both dimensions) or two.
+SSPROP_TORCH_API at::Tensor
+conv2d(const at::Tensor &input, const at::Tensor &weight,
+       const std::optional<at::Tensor> &bias = std::nullopt,
+       at::IntArrayRef stride = 1, at::IntArrayRef padding = 0,
+       at::IntArrayRef dilation = 1, int64_t groups = 1, double keep = 1.0,
+       const std::string &select = "topk", bool weightOnly = false);
+
+/// ssprop::linear through the dispatcher.
+SSPROP_TORCH_API at::Tensor
+linear(const at::Tensor &input, const at::Tensor &weight,
+       const std::optional<at::Tensor> &bias = std::nullopt, double keep = 1.0,
+       const std::string &select = "topk", bool weightOnly = false);
+
+/// The number of channels the backward keeps: max(floor(keep * channels), 1)
+/// computed in double (as the authors' int(keep * Cout)), at most channels.
+SSPROP_TORCH_API int64_t keptChannels(double keep, int64_t channels);
+
+/// Counters since the last resetStats(). FLOPs count multiply-adds as 2; the
+/// dense figure is what the dense backward of the same calls would have done
+/// (weight and input gradients, as requested by autograd; bias sums are not
+/// counted), the actual figure what ssprop did (k channels instead of Cout in
+/// the sparse parts). The JIT counters come from the CUDA runtime.
+struct Stats {
+  double denseBackwardFlops = 0;
+  double actualBackwardFlops = 0;
+  int64_t kernelsCompiled = 0;
+  int64_t memoryHits = 0;
+  int64_t diskHits = 0;
+  double compileMs = 0;
+};
+SSPROP_TORCH_API Stats stats();
+SSPROP_TORCH_API void resetStats();
+
+} // namespace ssprop
+
+#endif // SSPROP_TORCH_OPS_H

@@ -1,0 +1,26 @@
+"""ssprop: convolution (and linear) layers whose backward back-propagates only
+the most important output channels (ssProp, arXiv 2408.12561), for PyTorch.
+
+    import ssprop
+    ssprop.convert(model, keep=0.2)                      # in place
+    sched = ssprop.DropScheduler(model, "constant", 0.2, total_epochs=E, interleave=True)
+    for epoch in range(E):
+        sched.step_epoch(epoch)
+        ...                                              # ordinary training
+    print(ssprop.stats())
+
+The operators (torch.ops.ssprop.conv2d / linear) come from libssprop_torch,
+found through $SSPROP_TORCH_LIBRARY or <repo>/build/runtime/torch/.
+"""
+
+from ._library import library_path, load_library
+
+load_library()
+
+from . import nn, ops  # noqa: E402
+from .convert import convert  # noqa: E402
+from .ops import kept_channels, reset_stats, stats  # noqa: E402
+from .scheduler import DropScheduler  # noqa: E402
+
+__all__ = ["nn", "ops", "convert", "DropScheduler", "stats", "reset_stats", "kept_channels",
+           "library_path", "load_library"]

@@ -1,0 +1,68 @@
+"""The operators of libssprop_torch, as Python functions.
+
+``torch.ops.ssprop.conv2d`` / ``torch.ops.ssprop.linear``: dense forward,
+ssProp backward (only the ``k = max(floor(keep * C_out), 1)`` output channels
+with the largest mean |grad_output| -- or ``k`` random ones -- take part in the
+weight, bias and input gradients; ``keep = 1`` is exactly dense).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Dict, List, Optional, Sequence
+
+import torch
+
+from ._library import load_library
+
+load_library()
+
+_ops = torch.ops.ssprop
+
+STATS_KEYS = (
+    "dense_backward_flops",
+    "actual_backward_flops",
+    "kernels_compiled",
+    "memory_hits",
+    "disk_hits",
+    "compile_ms",
+)
+_INT_STATS = {"kernels_compiled", "memory_hits", "disk_hits"}
+
+
+def kept_channels(keep: float, channels: int) -> int:
+    """max(floor(keep * channels), 1), at most channels (as the C++ side)."""
+    return min(max(int(math.floor(keep * channels)), 1), channels)
+
+
+def stats() -> Dict[str, float]:
+    """Counters since the last reset_stats(): backward FLOPs the dense backward
+    would have done and ssprop did (multiply-adds count 2; weight and input
+    gradients), and the CUDA JIT's kernel compilations, cache hits and compile
+    time."""
+    values = _ops.stats()
+    return {k: (int(v) if k in _INT_STATS else float(v)) for k, v in zip(STATS_KEYS, values)}
+
+
+def reset_stats() -> None:
+    _ops.reset_stats()
+
+
+def _scheduler_keep(mode: str, keep: float, min_keep: Optional[float], total_epochs: int,
+                    by: str, period: int, interleave: bool, warmup: int,
+                    epochs: Sequence[int], iterations: Sequence[int]) -> List[float]:
+    """The C++ DropScheduler's keep_at over (epoch, iteration) pairs (tests)."""
+    return list(_ops._scheduler_keep(mode, float(keep), None if min_keep is None else float(min_keep),
+                                     int(total_epochs), by, int(period), bool(interleave),
+                                     int(warmup), list(epochs), list(iterations)))
+
+
+def _scheduler_average_keep(mode: str, keep: float, min_keep: Optional[float], total_epochs: int,
+                            by: str, period: int, interleave: bool, warmup: int,
+                            iterations_per_epoch: int = 0) -> float:
+    """The C++ DropScheduler's average_keep (tests)."""
+    return float(_ops._scheduler_average_keep(mode, float(keep),
+                                              None if min_keep is None else float(min_keep),
+                                              int(total_epochs), by, int(period),
+                                              bool(interleave), int(warmup),
+                                              int(iterations_per_epoch)))

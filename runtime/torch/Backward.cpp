@@ -1,0 +1,471 @@
+//===- Backward.cpp - validation, selection, the gathered ATen backward ---===//
+//
+// The reference implementation of ssProp's backward, used on the CPU and on
+// every device without generated kernels: select k output channels, gather
+// them, run ATen's dense backward on the gathered tensors and scatter the
+// results into zeroed gradients. keep = 1 (k = Cout) runs exactly the call
+// autograd makes for a dense convolution, so it is bit-for-bit dense.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Internal.h"
+
+#include "ssprop/Torch/Ops.h"
+
+#include <c10/util/Exception.h>
+
+#include <algorithm>
+#include <cmath>
+#include <mutex>
+
+namespace ssprop {
+
+int64_t keptChannels(double keep, int64_t channels) {
+  const int64_t k = std::max<int64_t>(
+      static_cast<int64_t>(std::floor(keep * static_cast<double>(channels))), 1);
+  return std::min(k, channels);
+}
+
+} // namespace ssprop
+
+namespace ssprop::torch_bridge {
+
+//===----------------------------------------------------------------------===//
+// Validation
+//===----------------------------------------------------------------------===//
+
+void checkKeepAndSelect(const char *where, double keep,
+                        const std::string &select) {
+  // Written so that NaN fails too.
+  TORCH_CHECK(keep > 0.0 && keep <= 1.0, where, ": keep must be in (0, 1], got ",
+              keep);
+  TORCH_CHECK(select == "topk" || select == "random", where,
+              ": select must be \"topk\" or \"random\", got \"", select, "\"");
+}
+
+std::array<int64_t, 2> expandPair(const char *where, const char *name,
+                                  at::IntArrayRef values, int64_t minValue) {
+  TORCH_CHECK(values.size() == 1 || values.size() == 2, where, ": ", name,
+              " must have 2 elements (or 1, used for both dimensions), got ",
+              values.size());
+  std::array<int64_t, 2> out{values[0], values[values.size() - 1]};
+  TORCH_CHECK(out[0] >= minValue && out[1] >= minValue, where, ": ", name,
+              " must be >= ", minValue, ", got ", values);
+  return out;
+}
+
+namespace {
+
+void checkTensorLike(const char *where, const char *name, const at::Tensor &t,
+                     const at::Tensor &input) {
+  TORCH_CHECK(t.scalar_type() == input.scalar_type(), where, ": ", name,
+              " must have the dtype of input (", input.scalar_type(), "), got ",
+              t.scalar_type());
+  TORCH_CHECK(t.device() == input.device(), where, ": ", name,
+              " must be on the device of input (", input.device(), "), got ",
+              t.device());
+}
+
+} // namespace
+
+void checkConv2dArgs(const at::Tensor &input, const at::Tensor &weight,
+                     const std::optional<at::Tensor> &bias,
+                     const std::array<int64_t, 2> &stride,
+                     const std::array<int64_t, 2> &padding,
+                     const std::array<int64_t, 2> &dilation, int64_t groups) {
+  const char *w = "ssprop::conv2d";
+  TORCH_CHECK(input.defined(), w, ": input is an undefined tensor");
+  TORCH_CHECK(weight.defined(), w, ": weight is an undefined tensor");
+  TORCH_CHECK(input.dim() == 4, w,
+              ": input must be a 4-D tensor [N, C, H, W], got a ", input.dim(),
+              "-D tensor of shape ", input.sym_sizes());
+  TORCH_CHECK(weight.dim() == 4, w,
+              ": weight must be a 4-D tensor [Cout, Cin/groups, KH, KW], got a ",
+              weight.dim(), "-D tensor of shape ", weight.sym_sizes());
+  TORCH_CHECK(at::isFloatingType(input.scalar_type()), w,
+              ": input must be a floating-point tensor, got ",
+              input.scalar_type());
+  checkTensorLike(w, "weight", weight, input);
+  const c10::SymInt &cout = weight.sym_size(0);
+  const c10::SymInt &cin = input.sym_size(1);
+  if (bias && bias->defined()) {
+    checkTensorLike(w, "bias", *bias, input);
+    TORCH_CHECK(bias->dim() == 1 && bias->sym_size(0) == cout, w,
+                ": bias must be a 1-D tensor of size ", cout,
+                " (the output channels), got shape ", bias->sym_sizes());
+  }
+  TORCH_CHECK(groups >= 1, w, ": groups must be >= 1, got ", groups);
+  TORCH_CHECK(cout % groups == 0, w, ": groups (", groups,
+              ") must divide the output channels (weight.size(0) = ", cout,
+              ")");
+  TORCH_CHECK(cin % groups == 0, w, ": groups (", groups,
+              ") must divide the input channels (input.size(1) = ", cin, ")");
+  TORCH_CHECK(weight.sym_size(1) * groups == cin, w,
+              ": weight.size(1) * groups must equal the input channels "
+              "input.size(1): weight.size(1) = ",
+              weight.sym_size(1), ", groups = ", groups,
+              ", input.size(1) = ", cin);
+  for (int d = 0; d < 2; ++d) {
+    c10::SymInt padded = input.sym_size(2 + d) + 2 * padding[d];
+    c10::SymInt kernel = dilation[d] * (weight.sym_size(2 + d) - 1) + 1;
+    TORCH_CHECK(padded >= kernel, w,
+                ": the padded input is smaller than the dilated kernel in "
+                "dimension ",
+                2 + d, ": input size ", input.sym_size(2 + d), " + 2 * padding ",
+                padding[d], " = ", padded, " < dilation ", dilation[d],
+                " * (kernel size ", weight.sym_size(2 + d), " - 1) + 1 = ",
+                kernel);
+  }
+  (void)stride;
+}
+
+void checkLinearArgs(const at::Tensor &input, const at::Tensor &weight,
+                     const std::optional<at::Tensor> &bias) {
+  const char *w = "ssprop::linear";
+  TORCH_CHECK(input.defined(), w, ": input is an undefined tensor");
+  TORCH_CHECK(weight.defined(), w, ": weight is an undefined tensor");
+  TORCH_CHECK(input.dim() >= 1, w,
+              ": input must have at least 1 dimension [..., in_features], got "
+              "a 0-D tensor");
+  TORCH_CHECK(weight.dim() == 2, w,
+              ": weight must be a 2-D tensor [out_features, in_features], got "
+              "a ",
+              weight.dim(), "-D tensor of shape ", weight.sym_sizes());
+  TORCH_CHECK(at::isFloatingType(input.scalar_type()), w,
+              ": input must be a floating-point tensor, got ",
+              input.scalar_type());
+  checkTensorLike(w, "weight", weight, input);
+  TORCH_CHECK(input.sym_size(-1) == weight.sym_size(1), w,
+              ": input.size(-1) must equal weight.size(1) (in_features = ",
+              weight.sym_size(1), "), got ", input.sym_size(-1));
+  if (bias && bias->defined()) {
+    checkTensorLike(w, "bias", *bias, input);
+    TORCH_CHECK(bias->dim() == 1 && bias->sym_size(0) == weight.sym_size(0), w,
+                ": bias must be a 1-D tensor of size ", weight.sym_size(0),
+                " (out_features), got shape ", bias->sym_sizes());
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Selection
+//===----------------------------------------------------------------------===//
+
+at::Tensor selectChannels(const at::Tensor &scores, int64_t channels, int64_t k,
+                          const std::string &select, const at::Device &device) {
+  at::Tensor idx;
+  if (select == "topk") {
+    idx = std::get<1>(scores.topk(k, /*dim=*/0, /*largest=*/true,
+                                  /*sorted=*/false));
+  } else {
+    // The default generator of the device: torch.manual_seed reproduces it.
+    idx = at::randperm(channels, at::TensorOptions().dtype(at::kLong).device(device))
+              .narrow(0, 0, k);
+  }
+  // Ascending order: gathers walk memory forward and reductions over the kept
+  // channels run in the order of the dense backward.
+  return std::get<0>(idx.sort());
+}
+
+namespace {
+
+/// Score of each channel along dim 1 of a [N, C, ...] gradient: mean |dy|
+/// over the other dimensions (accumulated in f32 for reduced precision).
+at::Tensor channelScores(const at::Tensor &dy) {
+  std::vector<int64_t> dims;
+  for (int64_t d = 0; d < dy.dim(); ++d)
+    if (d != 1)
+      dims.push_back(d);
+  at::Tensor a = dy.abs();
+  if (at::isReducedFloatingType(dy.scalar_type()))
+    return at::mean(a, dims, /*keepdim=*/false, at::kFloat);
+  return a.mean(dims);
+}
+
+at::Tensor indexTensor(const std::vector<int64_t> &values,
+                       const at::Device &device) {
+  return at::tensor(values, at::TensorOptions().dtype(at::kLong)).to(device);
+}
+
+at::Tensor scatterRows(const at::Tensor &like, const at::Tensor &idx,
+                       const at::Tensor &rows) {
+  return at::zeros_like(like).index_copy_(0, idx, rows);
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Convolution
+//===----------------------------------------------------------------------===//
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor>
+convBackwardGathered(const ConvBackwardArgs &a) {
+  const at::Tensor &dy = a.gradOutput, &x = a.input, &w = a.weight;
+  const int64_t cout = w.size(0), groups = a.groups, coutG = cout / groups,
+                cinG = w.size(1);
+  const int64_t k = keptChannels(a.keep, cout);
+  std::array<bool, 3> mask = a.outputMask;
+  mask[2] = mask[2] && a.hasBias;
+  const std::array<int64_t, 2> noOutputPadding{0, 0};
+
+  auto denseBackward = [&](const at::Tensor &gy, const at::Tensor &in,
+                           const at::Tensor &wt, std::optional<int64_t> biasSize,
+                           int64_t g, std::array<bool, 3> m) {
+    std::vector<int64_t> bs;
+    if (biasSize)
+      bs.push_back(*biasSize);
+    return at::convolution_backward(
+        gy, in, wt, biasSize ? at::OptionalIntArrayRef(bs) : std::nullopt,
+        a.stride, a.padding, a.dilation, /*transposed=*/false, noOutputPadding,
+        g, m);
+  };
+
+  // keep = 1: exactly autograd's call for at::convolution.
+  if (k >= cout)
+    return denseBackward(dy, x, w,
+                         a.hasBias ? std::optional<int64_t>(cout) : std::nullopt,
+                         groups, mask);
+
+  at::Tensor gx, gw, gb;
+  if (a.weightOnly && mask[0])
+    gx = std::get<0>(denseBackward(dy, x, w, std::nullopt, groups,
+                                   {true, false, false}));
+  const bool sparseDx = mask[0] && !a.weightOnly;
+  if (!sparseDx && !mask[1] && !mask[2])
+    return {gx, gw, gb};
+
+  at::Tensor scores = a.select == "topk" ? channelScores(dy) : at::Tensor();
+  at::Tensor idx = selectChannels(scores, cout, k, a.select, dy.device());
+
+  if (groups == 1) {
+    auto [gxk, gwk, gbk] =
+        denseBackward(dy.index_select(1, idx), x, w.index_select(0, idx),
+                      mask[2] ? std::optional<int64_t>(k) : std::nullopt, 1,
+                      {sparseDx, mask[1], mask[2]});
+    if (sparseDx)
+      gx = gxk;
+    if (mask[1])
+      gw = scatterRows(w, idx, gwk);
+    if (mask[2])
+      gb = at::zeros({cout}, gbk.options()).index_copy_(0, idx, gbk);
+    return {gx, gw, gb};
+  }
+
+  // Grouped: kept channels fall unevenly across groups. Every group with at
+  // least one kept channel takes part with the same number m of channels (the
+  // largest count), padded with unselected channels of that group whose dy is
+  // zeroed; groups without kept channels are left out, with their input
+  // channels. One grouped call then computes exactly the dense backward with
+  // the unselected channels of dy zeroed (a depthwise convolution becomes a
+  // k-channel depthwise convolution).
+  const at::Tensor idxCpu = idx.to(at::kCPU).contiguous();
+  const int64_t *ip = idxCpu.data_ptr<int64_t>();
+  std::vector<std::vector<int64_t>> keptIn(groups);
+  for (int64_t i = 0; i < k; ++i)
+    keptIn[ip[i] / coutG].push_back(ip[i]);
+  int64_t per = 0;
+  std::vector<int64_t> active;
+  for (int64_t j = 0; j < groups; ++j)
+    if (!keptIn[j].empty()) {
+      active.push_back(j);
+      per = std::max<int64_t>(per, static_cast<int64_t>(keptIn[j].size()));
+    }
+  std::vector<int64_t> sel, keptPos, fillPos, inChannels;
+  std::vector<char> isKept(coutG);
+  for (int64_t j : active) {
+    std::fill(isKept.begin(), isKept.end(), 0);
+    for (int64_t c : keptIn[j]) {
+      isKept[c - j * coutG] = 1;
+      keptPos.push_back(static_cast<int64_t>(sel.size()));
+      sel.push_back(c);
+    }
+    for (int64_t c = 0, n = static_cast<int64_t>(keptIn[j].size()); n < per;
+         ++c)
+      if (!isKept[c]) {
+        fillPos.push_back(static_cast<int64_t>(sel.size()));
+        sel.push_back(j * coutG + c);
+        ++n;
+      }
+    for (int64_t c = j * cinG; c < (j + 1) * cinG; ++c)
+      inChannels.push_back(c);
+  }
+  const int64_t activeGroups = static_cast<int64_t>(active.size());
+  const bool allActive = activeGroups == groups;
+  const at::Device dev = dy.device();
+  const at::Tensor selT = fillPos.empty() ? idx : indexTensor(sel, dev);
+  at::Tensor dys = dy.index_select(1, selT);
+  if (!fillPos.empty())
+    dys.index_fill_(1, indexTensor(fillPos, dev), 0);
+  at::Tensor inChT = allActive ? at::Tensor() : indexTensor(inChannels, dev);
+  at::Tensor xs = allActive ? x : x.index_select(1, inChT);
+  auto [gxs, gws, gbs] = denseBackward(
+      dys, xs, w.index_select(0, selT),
+      mask[2] ? std::optional<int64_t>(activeGroups * per) : std::nullopt,
+      activeGroups, {sparseDx, mask[1], mask[2]});
+  if (sparseDx)
+    gx = allActive ? gxs : at::zeros_like(x).index_copy_(1, inChT, gxs);
+  const at::Tensor keptPosT =
+      fillPos.empty() ? at::Tensor() : indexTensor(keptPos, dev);
+  auto keptRows = [&](const at::Tensor &t) {
+    return fillPos.empty() ? t : t.index_select(0, keptPosT);
+  };
+  if (mask[1])
+    gw = scatterRows(w, idx, keptRows(gws));
+  if (mask[2])
+    gb = at::zeros({cout}, gbs.options()).index_copy_(0, idx, keptRows(gbs));
+  return {gx, gw, gb};
+}
+
+//===----------------------------------------------------------------------===//
+// Linear
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// dy2 @ w as autograd's mm backward computes it for the input x2.
+at::Tensor linearGradInput(const at::Tensor &dy2, const at::Tensor &w,
+                           const at::Tensor &x2) {
+  if (x2.stride(0) == 1 && x2.stride(1) == x2.size(0))
+    return w.t().mm(dy2.t()).t();
+  return dy2.mm(w);
+}
+
+/// dy2^T @ x2 as autograd's mm backward computes it for the weight w.
+at::Tensor linearGradWeight(const at::Tensor &dy2, const at::Tensor &x2,
+                            const at::Tensor &w) {
+  if (w.stride(1) == 1 && w.stride(0) == w.size(1))
+    return dy2.t().mm(x2);
+  return x2.t().mm(dy2).t();
+}
+
+} // namespace
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor>
+linearBackwardGathered(const at::Tensor &dy, const at::Tensor &input,
+                       const at::Tensor &w, bool hasBias, double keep,
+                       const std::string &select, bool weightOnly,
+                       std::array<bool, 3> mask) {
+  const int64_t out = w.size(0), in = w.size(1);
+  mask[2] = mask[2] && hasBias;
+  const at::Tensor x2 = input.reshape({-1, in});
+  const at::Tensor dy2 = dy.reshape({-1, out});
+  const int64_t k = keptChannels(keep, out);
+  at::Tensor gx, gw, gb;
+  if (k >= out) {
+    if (mask[0])
+      gx = linearGradInput(dy2, w, x2).reshape(input.sizes());
+    if (mask[1])
+      gw = linearGradWeight(dy2, x2, w);
+    if (mask[2])
+      gb = dy2.sum(0);
+    return {gx, gw, gb};
+  }
+  if (weightOnly && mask[0])
+    gx = linearGradInput(dy2, w, x2).reshape(input.sizes());
+  const bool sparseDx = mask[0] && !weightOnly;
+  if (!sparseDx && !mask[1] && !mask[2])
+    return {gx, gw, gb};
+  at::Tensor scores;
+  if (select == "topk")
+    scores = at::isReducedFloatingType(dy2.scalar_type())
+                 ? at::sum(dy2.abs(), {0}, false, at::kFloat)
+                 : dy2.abs().sum(0);
+  const at::Tensor idx = selectChannels(scores, out, k, select, dy.device());
+  const at::Tensor dyk = dy2.index_select(1, idx);
+  if (sparseDx)
+    gx = dyk.mm(w.index_select(0, idx)).reshape(input.sizes());
+  if (mask[1])
+    gw = scatterRows(w, idx, dyk.t().mm(x2));
+  if (mask[2])
+    gb = at::zeros({out}, dyk.options()).index_copy_(0, idx, dyk.sum(0));
+  return {gx, gw, gb};
+}
+
+//===----------------------------------------------------------------------===//
+// Statistics
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+std::mutex statsMutex;
+double denseFlops = 0, actualFlops = 0;
+
+} // namespace
+
+void addBackwardFlops(double dense, double actual) {
+  std::lock_guard<std::mutex> lock(statsMutex);
+  denseFlops += dense;
+  actualFlops += actual;
+}
+
+void convBackwardFlops(const ConvBackwardArgs &a, double &dense,
+                       double &actual) {
+  const at::Tensor &dy = a.gradOutput, &w = a.weight;
+  const double cout = static_cast<double>(w.size(0));
+  const double k = static_cast<double>(keptChannels(a.keep, w.size(0)));
+  // 2 * N * Ho * Wo * Cin/g * KH * KW per output channel, for wgrad and dgrad.
+  const double perChannel = 2.0 * static_cast<double>(dy.size(0)) *
+                            static_cast<double>(dy.size(2)) *
+                            static_cast<double>(dy.size(3)) *
+                            static_cast<double>(w.size(1)) *
+                            static_cast<double>(w.size(2)) *
+                            static_cast<double>(w.size(3));
+  dense = actual = 0;
+  if (a.outputMask[1]) {
+    dense += perChannel * cout;
+    actual += perChannel * k;
+  }
+  if (a.outputMask[0]) {
+    dense += perChannel * cout;
+    actual += perChannel * (a.weightOnly ? cout : k);
+  }
+}
+
+void linearBackwardFlops(const at::Tensor &dy, const at::Tensor &input,
+                         const at::Tensor &w, double keep, bool weightOnly,
+                         std::array<bool, 3> mask, double &dense,
+                         double &actual) {
+  (void)input;
+  const double out = static_cast<double>(w.size(0));
+  const double k = static_cast<double>(keptChannels(keep, w.size(0)));
+  const double rows =
+      w.size(0) == 0 ? 0.0 : static_cast<double>(dy.numel() / w.size(0));
+  const double perFeature = 2.0 * rows * static_cast<double>(w.size(1));
+  dense = actual = 0;
+  if (mask[1]) {
+    dense += perFeature * out;
+    actual += perFeature * k;
+  }
+  if (mask[0]) {
+    dense += perFeature * out;
+    actual += perFeature * (weightOnly ? out : k);
+  }
+}
+
+} // namespace ssprop::torch_bridge
+
+namespace ssprop {
+
+Stats stats() {
+  Stats s;
+  {
+    std::lock_guard<std::mutex> lock(torch_bridge::statsMutex);
+    s.denseBackwardFlops = torch_bridge::denseFlops;
+    s.actualBackwardFlops = torch_bridge::actualFlops;
+  }
+  const torch_bridge::RuntimeStats rt = torch_bridge::getRuntimeStats();
+  s.kernelsCompiled = rt.compiles;
+  s.memoryHits = rt.memoryHits;
+  s.diskHits = rt.diskHits;
+  s.compileMs = rt.compileMs;
+  return s;
+}
+
+void resetStats() {
+  {
+    std::lock_guard<std::mutex> lock(torch_bridge::statsMutex);
+    torch_bridge::denseFlops = torch_bridge::actualFlops = 0;
+  }
+  torch_bridge::resetRuntimeStats();
+}
+
+} // namespace ssprop

@@ -1,0 +1,669 @@
+//===- Ops.cpp - ssprop::conv2d and ssprop::linear for LibTorch -----------===//
+//
+// TORCH_LIBRARY(ssprop): the operators, their kernels and their autograd.
+//
+//   conv2d / linear        forward: the dense ATen op (CompositeExplicitAutograd,
+//                          also the Meta kernel, on symbolic shapes too);
+//                          Autograd: a torch::autograd::Function whose
+//                          backward calls _conv2d_backward / _linear_backward.
+//   _conv2d_backward       the ssProp backward as an operator of its own, so
+//   _linear_backward       that FakeTensor / AOTAutograd / torch.compile trace
+//                          it as one node: gathered ATen on every device
+//                          (CompositeExplicitAutograd), generated kernels on
+//                          CUDA (convBackwardCuda), shapes on Meta; Autograd
+//                          raises a clear error on double backward.
+//   stats, reset_stats     the counters of ssprop.stats().
+//   _scheduler_keep,       the C++ DropScheduler, for the Python tests that
+//   _scheduler_average_keep  check both implementations agree.
+//
+// No Python C API: the same library loads into any Python with
+// torch.ops.load_library and links into C++ programs.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Internal.h"
+
+#include "ssprop/Torch/Ops.h"
+#include "ssprop/Torch/Scheduler.h"
+
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <c10/core/SymIntArrayRef.h>
+#include <torch/csrc/autograd/custom_function.h>
+#include <torch/csrc/autograd/functions/basic_ops.h>
+#include <torch/csrc/autograd/functions/utils.h>
+#include <torch/library.h>
+
+namespace ssprop::torch_bridge {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+using Tensor3 = std::tuple<at::Tensor, at::Tensor, at::Tensor>;
+
+constexpr const char *kConv = "ssprop::conv2d";
+constexpr const char *kLinear = "ssprop::linear";
+
+//===----------------------------------------------------------------------===//
+// Operator handles
+//===----------------------------------------------------------------------===//
+
+using Conv2dSig = at::Tensor(const at::Tensor &, const at::Tensor &,
+                             const std::optional<at::Tensor> &, at::IntArrayRef,
+                             at::IntArrayRef, at::IntArrayRef, int64_t, double,
+                             c10::string_view, bool);
+using LinearSig = at::Tensor(const at::Tensor &, const at::Tensor &,
+                             const std::optional<at::Tensor> &, double,
+                             c10::string_view, bool);
+using Conv2dBackwardSig = Tensor3(const at::Tensor &, const at::Tensor &,
+                                  const at::Tensor &, bool, at::IntArrayRef,
+                                  at::IntArrayRef, at::IntArrayRef, int64_t,
+                                  double, c10::string_view, bool,
+                                  std::array<bool, 3>);
+using LinearBackwardSig = Tensor3(const at::Tensor &, const at::Tensor &,
+                                  const at::Tensor &, bool, double,
+                                  c10::string_view, bool, std::array<bool, 3>);
+
+template <typename Sig>
+const c10::TypedOperatorHandle<Sig> &handle(const char *name) {
+  // One static per signature: each signature belongs to one operator.
+  static const c10::TypedOperatorHandle<Sig> h =
+      c10::Dispatcher::singleton().findSchemaOrThrow(name, "").template typed<Sig>();
+  return h;
+}
+
+const c10::TypedOperatorHandle<Conv2dSig> &conv2dOp() {
+  return handle<Conv2dSig>("ssprop::conv2d");
+}
+const c10::TypedOperatorHandle<LinearSig> &linearOp() {
+  return handle<LinearSig>("ssprop::linear");
+}
+const c10::TypedOperatorHandle<Conv2dBackwardSig> &conv2dBackwardOp() {
+  return handle<Conv2dBackwardSig>("ssprop::_conv2d_backward");
+}
+const c10::TypedOperatorHandle<LinearBackwardSig> &linearBackwardOp() {
+  return handle<LinearBackwardSig>("ssprop::_linear_backward");
+}
+
+//===----------------------------------------------------------------------===//
+// Forward kernels (every backend, Meta included)
+//===----------------------------------------------------------------------===//
+
+struct ConvGeometry {
+  std::array<int64_t, 2> stride, padding, dilation;
+};
+
+ConvGeometry checkConv(const at::Tensor &input, const at::Tensor &weight,
+                       const std::optional<at::Tensor> &bias,
+                       at::IntArrayRef stride, at::IntArrayRef padding,
+                       at::IntArrayRef dilation, int64_t groups, double keep,
+                       c10::string_view select) {
+  checkKeepAndSelect(kConv, keep, std::string(select));
+  ConvGeometry g{expandPair(kConv, "stride", stride, 1),
+                 expandPair(kConv, "padding", padding, 0),
+                 expandPair(kConv, "dilation", dilation, 1)};
+  checkConv2dArgs(input, weight, bias, g.stride, g.padding, g.dilation, groups);
+  return g;
+}
+
+/// The layout of a convolution's output, as cuDNN and oneDNN choose it:
+/// channels_last when the input or the weight is, else contiguous. Forward
+/// kernels follow it on every backend, so the Meta kernel can promise it.
+at::MemoryFormat convOutputFormat(const at::Tensor &input,
+                                  const at::Tensor &weight) {
+  return input.suggest_memory_format() == at::MemoryFormat::ChannelsLast ||
+                 weight.suggest_memory_format() == at::MemoryFormat::ChannelsLast
+             ? at::MemoryFormat::ChannelsLast
+             : at::MemoryFormat::Contiguous;
+}
+
+/// `t` with exactly the strides of at::empty(t.sizes(), format).
+at::Tensor withFormat(const at::Tensor &t, at::MemoryFormat format) {
+  const at::Tensor ref = at::empty(
+      t.sizes(), t.options().device(at::kMeta).memory_format(format));
+  if (t.strides() == ref.strides())
+    return t;
+  return at::empty(t.sizes(), t.options().memory_format(format)).copy_(t);
+}
+
+at::Tensor conv2dDense(const at::Tensor &input, const at::Tensor &weight,
+                       const std::optional<at::Tensor> &bias,
+                       at::IntArrayRef stride, at::IntArrayRef padding,
+                       at::IntArrayRef dilation, int64_t groups, double keep,
+                       c10::string_view select) {
+  ConvGeometry g = checkConv(input, weight, bias, stride, padding, dilation,
+                             groups, keep, select);
+  const std::array<int64_t, 2> noOutputPadding{0, 0};
+  return at::convolution(input, weight, bias, g.stride, g.padding, g.dilation,
+                         /*transposed=*/false, noOutputPadding, groups);
+}
+
+at::Tensor conv2dForward(const at::Tensor &input, const at::Tensor &weight,
+                         const std::optional<at::Tensor> &bias,
+                         at::IntArrayRef stride, at::IntArrayRef padding,
+                         at::IntArrayRef dilation, int64_t groups, double keep,
+                         c10::string_view select, bool weightOnly) {
+  (void)weightOnly;
+  return withFormat(conv2dDense(input, weight, bias, stride, padding, dilation,
+                                groups, keep, select),
+                    convOutputFormat(input, weight));
+}
+
+at::Tensor conv2dForwardMeta(const at::Tensor &input, const at::Tensor &weight,
+                             const std::optional<at::Tensor> &bias,
+                             at::IntArrayRef stride, at::IntArrayRef padding,
+                             at::IntArrayRef dilation, int64_t groups,
+                             double keep, c10::string_view select,
+                             bool weightOnly) {
+  (void)weightOnly;
+  ConvGeometry g = checkConv(input, weight, bias, stride, padding, dilation,
+                             groups, keep, select);
+  // Shapes only (ATen's own convolution has no C++ Meta kernel), on symbolic
+  // sizes too; the numerators are >= 0 after checkConv.
+  std::vector<c10::SymInt> sizes{input.sym_size(0), weight.sym_size(0)};
+  for (int d = 0; d < 2; ++d)
+    sizes.push_back((input.sym_size(2 + d) + 2 * g.padding[d] -
+                     g.dilation[d] * (weight.sym_size(2 + d) - 1) - 1) /
+                        g.stride[d] +
+                    1);
+  return at::empty_symint(
+      sizes, input.options().memory_format(convOutputFormat(input, weight)));
+}
+
+at::Tensor linearForward(const at::Tensor &input, const at::Tensor &weight,
+                         const std::optional<at::Tensor> &bias, double keep,
+                         c10::string_view select, bool weightOnly) {
+  (void)weightOnly;
+  checkKeepAndSelect(kLinear, keep, std::string(select));
+  checkLinearArgs(input, weight, bias);
+  return at::linear(input, weight, bias).contiguous();
+}
+
+at::Tensor linearForwardMeta(const at::Tensor &input, const at::Tensor &weight,
+                             const std::optional<at::Tensor> &bias,
+                             double keep, c10::string_view select,
+                             bool weightOnly) {
+  (void)weightOnly;
+  checkKeepAndSelect(kLinear, keep, std::string(select));
+  checkLinearArgs(input, weight, bias);
+  std::vector<c10::SymInt> sizes(input.sym_sizes().begin(),
+                                 input.sym_sizes().end() - 1);
+  sizes.push_back(weight.sym_size(0));
+  return at::empty_symint(sizes, input.options());
+}
+
+//===----------------------------------------------------------------------===//
+// Backward kernels
+//===----------------------------------------------------------------------===//
+
+/// Gives a gradient the layout of at::empty_like(like) (what the Meta kernels
+/// promise, so compiled graphs can trust their strides); values unchanged.
+at::Tensor matchLayout(const at::Tensor &t, const at::Tensor &like) {
+  if (!t.defined())
+    return t;
+  const at::Tensor ref = at::empty_like(like, at::TensorOptions().device(at::kMeta));
+  if (t.strides() == ref.strides())
+    return t;
+  at::Tensor out = at::empty_like(like, t.options());
+  out.copy_(t);
+  return out;
+}
+
+Tensor3 finishConvBackward(Tensor3 grads, const ConvBackwardArgs &args) {
+  auto &[gx, gw, gb] = grads;
+  gx = matchLayout(gx, args.input);
+  gw = matchLayout(gw, args.weight);
+  if (gb.defined() && !gb.is_contiguous())
+    gb = gb.contiguous();
+  return grads;
+}
+
+ConvBackwardArgs makeConvBackwardArgs(
+    const at::Tensor &gradOutput, const at::Tensor &input,
+    const at::Tensor &weight, bool hasBias, at::IntArrayRef stride,
+    at::IntArrayRef padding, at::IntArrayRef dilation, int64_t groups,
+    double keep, c10::string_view select, bool weightOnly,
+    std::array<bool, 3> outputMask) {
+  ConvGeometry g = checkConv(input, weight, std::nullopt, stride, padding,
+                             dilation, groups, keep, select);
+  TORCH_CHECK(gradOutput.dim() == 4 &&
+                  gradOutput.sym_size(0) == input.sym_size(0) &&
+                  gradOutput.sym_size(1) == weight.sym_size(0),
+              kConv, ": grad_output must be a 4-D tensor [N, Cout, Ho, Wo] "
+              "matching input and weight, got shape ", gradOutput.sym_sizes());
+  ConvBackwardArgs args;
+  args.gradOutput = gradOutput;
+  args.input = input;
+  args.weight = weight;
+  args.hasBias = hasBias;
+  args.stride = g.stride;
+  args.padding = g.padding;
+  args.dilation = g.dilation;
+  args.groups = groups;
+  args.keep = keep;
+  args.select = std::string(select);
+  args.weightOnly = weightOnly;
+  args.outputMask = {outputMask[0], outputMask[1], outputMask[2] && hasBias};
+  return args;
+}
+
+void countConv(const ConvBackwardArgs &args) {
+  double dense = 0, actual = 0;
+  convBackwardFlops(args, dense, actual);
+  addBackwardFlops(dense, actual);
+}
+
+/// Every device but CUDA (and CUDA at keep = 1): the gathered ATen backward.
+Tensor3 conv2dBackwardGeneric(const at::Tensor &gradOutput,
+                              const at::Tensor &input, const at::Tensor &weight,
+                              bool hasBias, at::IntArrayRef stride,
+                              at::IntArrayRef padding, at::IntArrayRef dilation,
+                              int64_t groups, double keep,
+                              c10::string_view select, bool weightOnly,
+                              std::array<bool, 3> outputMask) {
+  ConvBackwardArgs args =
+      makeConvBackwardArgs(gradOutput, input, weight, hasBias, stride, padding,
+                           dilation, groups, keep, select, weightOnly, outputMask);
+  Tensor3 grads = finishConvBackward(convBackwardGathered(args), args);
+  countConv(args);
+  return grads;
+}
+
+/// CUDA: the generated kernels of the JIT runtime; keep = 1 stays the dense
+/// ATen (cuDNN) backward, bit for bit what autograd computes.
+Tensor3 conv2dBackwardCuda(const at::Tensor &gradOutput,
+                           const at::Tensor &input, const at::Tensor &weight,
+                           bool hasBias, at::IntArrayRef stride,
+                           at::IntArrayRef padding, at::IntArrayRef dilation,
+                           int64_t groups, double keep, c10::string_view select,
+                           bool weightOnly, std::array<bool, 3> outputMask) {
+  ConvBackwardArgs args =
+      makeConvBackwardArgs(gradOutput, input, weight, hasBias, stride, padding,
+                           dilation, groups, keep, select, weightOnly, outputMask);
+  const bool dense = keptChannels(keep, weight.size(0)) >= weight.size(0);
+  Tensor3 grads = finishConvBackward(
+      dense ? convBackwardGathered(args) : convBackwardCuda(args), args);
+  countConv(args);
+  return grads;
+}
+
+Tensor3 conv2dBackwardMeta(const at::Tensor &gradOutput,
+                           const at::Tensor &input, const at::Tensor &weight,
+                           bool hasBias, at::IntArrayRef stride,
+                           at::IntArrayRef padding, at::IntArrayRef dilation,
+                           int64_t groups, double keep, c10::string_view select,
+                           bool weightOnly, std::array<bool, 3> outputMask) {
+  ConvBackwardArgs args =
+      makeConvBackwardArgs(gradOutput, input, weight, hasBias, stride, padding,
+                           dilation, groups, keep, select, weightOnly, outputMask);
+  at::Tensor gx, gw, gb;
+  if (args.outputMask[0])
+    gx = at::empty_like(input);
+  if (args.outputMask[1])
+    gw = at::empty_like(weight);
+  if (args.outputMask[2])
+    gb = at::empty_symint(c10::SymIntArrayRef({weight.sym_size(0)}),
+                          gradOutput.options());
+  return {gx, gw, gb};
+}
+
+void checkLinearBackward(const at::Tensor &gradOutput, const at::Tensor &input,
+                         const at::Tensor &weight, double keep,
+                         c10::string_view select) {
+  checkKeepAndSelect(kLinear, keep, std::string(select));
+  checkLinearArgs(input, weight, std::nullopt);
+  TORCH_CHECK(gradOutput.dim() == input.dim() &&
+                  gradOutput.sym_size(-1) == weight.sym_size(0),
+              kLinear, ": grad_output must have the shape of the output, got ",
+              gradOutput.sym_sizes());
+}
+
+Tensor3 linearBackwardGeneric(const at::Tensor &gradOutput,
+                              const at::Tensor &input, const at::Tensor &weight,
+                              bool hasBias, double keep, c10::string_view select,
+                              bool weightOnly, std::array<bool, 3> outputMask) {
+  checkLinearBackward(gradOutput, input, weight, keep, select);
+  outputMask[2] = outputMask[2] && hasBias;
+  auto [gx, gw, gb] =
+      linearBackwardGathered(gradOutput, input, weight, hasBias, keep,
+                             std::string(select), weightOnly, outputMask);
+  double dense = 0, actual = 0;
+  linearBackwardFlops(gradOutput, input, weight, keep, weightOnly, outputMask,
+                      dense, actual);
+  addBackwardFlops(dense, actual);
+  return {matchLayout(gx, input), matchLayout(gw, weight),
+          gb.defined() ? gb.contiguous() : gb};
+}
+
+Tensor3 linearBackwardMeta(const at::Tensor &gradOutput,
+                           const at::Tensor &input, const at::Tensor &weight,
+                           bool hasBias, double keep, c10::string_view select,
+                           bool weightOnly, std::array<bool, 3> outputMask) {
+  (void)weightOnly;
+  checkLinearBackward(gradOutput, input, weight, keep, select);
+  at::Tensor gx, gw, gb;
+  if (outputMask[0])
+    gx = at::empty_like(input);
+  if (outputMask[1])
+    gw = at::empty_like(weight);
+  if (outputMask[2] && hasBias)
+    gb = at::empty_symint(c10::SymIntArrayRef({weight.sym_size(0)}),
+                          gradOutput.options());
+  return {gx, gw, gb};
+}
+
+//===----------------------------------------------------------------------===//
+// Autograd
+//===----------------------------------------------------------------------===//
+
+constexpr const char *kDoubleBackward =
+    ": double backward is not supported: the ssProp backward is not "
+    "differentiable (a gradient of its gradients was requested, e.g. "
+    "torch.autograd.grad(..., create_graph=True) followed by a backward "
+    "through the result)";
+
+class Conv2dFunction : public torch::autograd::Function<Conv2dFunction> {
+public:
+  static at::Tensor forward(AutogradContext *ctx, const at::Tensor &input,
+                            const at::Tensor &weight,
+                            const std::optional<at::Tensor> &bias,
+                            at::IntArrayRef stride, at::IntArrayRef padding,
+                            at::IntArrayRef dilation, int64_t groups,
+                            double keep, c10::string_view select,
+                            bool weightOnly) {
+    at::Tensor out;
+    {
+      at::AutoDispatchBelowADInplaceOrView guard;
+      out = conv2dOp().call(input, weight, bias, stride, padding, dilation,
+                            groups, keep, select, weightOnly);
+    }
+    ctx->save_for_backward({input, weight});
+    ctx->saved_data["stride"] = stride.vec();
+    ctx->saved_data["padding"] = padding.vec();
+    ctx->saved_data["dilation"] = dilation.vec();
+    ctx->saved_data["groups"] = groups;
+    ctx->saved_data["keep"] = keep;
+    ctx->saved_data["select"] = std::string(select);
+    ctx->saved_data["weight_only"] = weightOnly;
+    ctx->saved_data["has_bias"] = bias.has_value() && bias->defined();
+    return out;
+  }
+
+  static variable_list backward(AutogradContext *ctx, variable_list grads) {
+    variable_list out(10);
+    const at::Tensor &dy = grads[0];
+    if (!dy.defined())
+      return out;
+    const variable_list saved = ctx->get_saved_variables();
+    const bool hasBias = ctx->saved_data["has_bias"].toBool();
+    const std::array<bool, 3> mask{ctx->needs_input_grad(0),
+                                   ctx->needs_input_grad(1),
+                                   hasBias && ctx->needs_input_grad(2)};
+    const std::vector<int64_t> stride = ctx->saved_data["stride"].toIntVector(),
+                               padding = ctx->saved_data["padding"].toIntVector(),
+                               dilation =
+                                   ctx->saved_data["dilation"].toIntVector();
+    const std::string select = ctx->saved_data["select"].toStringRef();
+    auto [gx, gw, gb] = conv2dBackwardOp().call(
+        dy, saved[0], saved[1], hasBias, stride, padding, dilation,
+        ctx->saved_data["groups"].toInt(), ctx->saved_data["keep"].toDouble(),
+        select, ctx->saved_data["weight_only"].toBool(), mask);
+    out[0] = gx;
+    out[1] = gw;
+    out[2] = gb;
+    return out;
+  }
+};
+
+class LinearFunction : public torch::autograd::Function<LinearFunction> {
+public:
+  static at::Tensor forward(AutogradContext *ctx, const at::Tensor &input,
+                            const at::Tensor &weight,
+                            const std::optional<at::Tensor> &bias, double keep,
+                            c10::string_view select, bool weightOnly) {
+    at::Tensor out;
+    {
+      at::AutoDispatchBelowADInplaceOrView guard;
+      out = linearOp().call(input, weight, bias, keep, select, weightOnly);
+    }
+    ctx->save_for_backward({input, weight});
+    ctx->saved_data["keep"] = keep;
+    ctx->saved_data["select"] = std::string(select);
+    ctx->saved_data["weight_only"] = weightOnly;
+    ctx->saved_data["has_bias"] = bias.has_value() && bias->defined();
+    return out;
+  }
+
+  static variable_list backward(AutogradContext *ctx, variable_list grads) {
+    variable_list out(6);
+    const at::Tensor &dy = grads[0];
+    if (!dy.defined())
+      return out;
+    const variable_list saved = ctx->get_saved_variables();
+    const bool hasBias = ctx->saved_data["has_bias"].toBool();
+    const std::array<bool, 3> mask{ctx->needs_input_grad(0),
+                                   ctx->needs_input_grad(1),
+                                   hasBias && ctx->needs_input_grad(2)};
+    const std::string select = ctx->saved_data["select"].toStringRef();
+    auto [gx, gw, gb] = linearBackwardOp().call(
+        dy, saved[0], saved[1], hasBias, ctx->saved_data["keep"].toDouble(),
+        select, ctx->saved_data["weight_only"].toBool(), mask);
+    out[0] = gx;
+    out[1] = gw;
+    out[2] = gb;
+    return out;
+  }
+};
+
+at::Tensor conv2dAutograd(const at::Tensor &input, const at::Tensor &weight,
+                          const std::optional<at::Tensor> &bias,
+                          at::IntArrayRef stride, at::IntArrayRef padding,
+                          at::IntArrayRef dilation, int64_t groups, double keep,
+                          c10::string_view select, bool weightOnly) {
+  return Conv2dFunction::apply(input, weight, bias, stride, padding, dilation,
+                               groups, keep, select, weightOnly);
+}
+
+at::Tensor linearAutograd(const at::Tensor &input, const at::Tensor &weight,
+                          const std::optional<at::Tensor> &bias, double keep,
+                          c10::string_view select, bool weightOnly) {
+  return LinearFunction::apply(input, weight, bias, keep, select, weightOnly);
+}
+
+/// The backward operators' autograd: their results are gradients and are not
+/// differentiable. When a graph is being recorded (create_graph=True) they get
+/// an Error node, so that asking for their gradient (double backward) fails
+/// with a clear message when it is attempted, and only then.
+void markNotDifferentiable(const char *op, Tensor3 &grads,
+                           const at::Tensor &gradOutput, const at::Tensor &input,
+                           const at::Tensor &weight) {
+  if (!at::GradMode::is_enabled())
+    return;
+  if (!gradOutput.requires_grad() && !input.requires_grad() &&
+      !weight.requires_grad())
+    return;
+  std::shared_ptr<torch::autograd::Error> node(
+      new torch::autograd::Error(
+          std::string(op) + kDoubleBackward,
+          torch::autograd::collect_next_edges(gradOutput, input, weight)),
+      torch::autograd::deleteNode);
+  for (at::Tensor *t : {&std::get<0>(grads), &std::get<1>(grads),
+                        &std::get<2>(grads)})
+    if (t->defined())
+      torch::autograd::set_history(*t, node);
+}
+
+Tensor3 conv2dBackwardAutograd(const at::Tensor &gradOutput,
+                               const at::Tensor &input,
+                               const at::Tensor &weight, bool hasBias,
+                               at::IntArrayRef stride, at::IntArrayRef padding,
+                               at::IntArrayRef dilation, int64_t groups,
+                               double keep, c10::string_view select,
+                               bool weightOnly,
+                               std::array<bool, 3> outputMask) {
+  Tensor3 grads;
+  {
+    at::AutoDispatchBelowADInplaceOrView guard;
+    grads = conv2dBackwardOp().call(gradOutput, input, weight, hasBias, stride,
+                                    padding, dilation, groups, keep, select,
+                                    weightOnly, outputMask);
+  }
+  markNotDifferentiable(kConv, grads, gradOutput, input, weight);
+  return grads;
+}
+
+Tensor3 linearBackwardAutograd(const at::Tensor &gradOutput,
+                               const at::Tensor &input,
+                               const at::Tensor &weight, bool hasBias,
+                               double keep, c10::string_view select,
+                               bool weightOnly,
+                               std::array<bool, 3> outputMask) {
+  Tensor3 grads;
+  {
+    at::AutoDispatchBelowADInplaceOrView guard;
+    grads = linearBackwardOp().call(gradOutput, input, weight, hasBias, keep,
+                                    select, weightOnly, outputMask);
+  }
+  markNotDifferentiable(kLinear, grads, gradOutput, input, weight);
+  return grads;
+}
+
+//===----------------------------------------------------------------------===//
+// Statistics and schedulers
+//===----------------------------------------------------------------------===//
+
+std::vector<double> statsOp() {
+  const Stats s = ssprop::stats();
+  return {s.denseBackwardFlops,
+          s.actualBackwardFlops,
+          static_cast<double>(s.kernelsCompiled),
+          static_cast<double>(s.memoryHits),
+          static_cast<double>(s.diskHits),
+          s.compileMs};
+}
+
+void resetStatsOp() { ssprop::resetStats(); }
+
+DropSchedulerOptions schedulerOptions(c10::string_view mode, double keep,
+                                      std::optional<double> minKeep,
+                                      int64_t totalEpochs, c10::string_view by,
+                                      int64_t period, bool interleave,
+                                      int64_t warmup) {
+  return DropSchedulerOptions(std::string(mode), keep)
+      .min_keep(minKeep)
+      .total_epochs(totalEpochs)
+      .by(std::string(by))
+      .period(period)
+      .interleave(interleave)
+      .warmup(warmup);
+}
+
+std::vector<double> schedulerKeepOp(c10::string_view mode, double keep,
+                                    std::optional<double> minKeep,
+                                    int64_t totalEpochs, c10::string_view by,
+                                    int64_t period, bool interleave,
+                                    int64_t warmup, at::IntArrayRef epochs,
+                                    at::IntArrayRef iterations) {
+  TORCH_CHECK(epochs.size() == iterations.size(),
+              "ssprop::_scheduler_keep: epochs and iterations must have the "
+              "same length, got ",
+              epochs.size(), " and ", iterations.size());
+  DropScheduler s(schedulerOptions(mode, keep, minKeep, totalEpochs, by, period,
+                                   interleave, warmup));
+  std::vector<double> out;
+  out.reserve(epochs.size());
+  for (size_t i = 0; i < epochs.size(); ++i)
+    out.push_back(s.keepAt(epochs[i], iterations[i]));
+  return out;
+}
+
+double schedulerAverageKeepOp(c10::string_view mode, double keep,
+                              std::optional<double> minKeep,
+                              int64_t totalEpochs, c10::string_view by,
+                              int64_t period, bool interleave, int64_t warmup,
+                              int64_t iterationsPerEpoch) {
+  DropScheduler s(schedulerOptions(mode, keep, minKeep, totalEpochs, by, period,
+                                   interleave, warmup));
+  return s.averageKeep(iterationsPerEpoch);
+}
+
+} // namespace
+} // namespace ssprop::torch_bridge
+
+//===----------------------------------------------------------------------===//
+// Registration
+//===----------------------------------------------------------------------===//
+
+TORCH_LIBRARY(ssprop, m) {
+  m.def("conv2d(Tensor input, Tensor weight, Tensor? bias, int[2] stride=1, "
+        "int[2] padding=0, int[2] dilation=1, int groups=1, float keep=1.0, "
+        "str select=\"topk\", bool weight_only=False) -> Tensor");
+  m.def("linear(Tensor input, Tensor weight, Tensor? bias, float keep=1.0, "
+        "str select=\"topk\", bool weight_only=False) -> Tensor");
+  m.def("_conv2d_backward(Tensor grad_output, Tensor input, Tensor weight, "
+        "bool has_bias, int[2] stride, int[2] padding, int[2] dilation, "
+        "int groups, float keep, str select, bool weight_only, "
+        "bool[3] output_mask) -> (Tensor, Tensor, Tensor)");
+  m.def("_linear_backward(Tensor grad_output, Tensor input, Tensor weight, "
+        "bool has_bias, float keep, str select, bool weight_only, "
+        "bool[3] output_mask) -> (Tensor, Tensor, Tensor)");
+  m.def("stats() -> float[]", &ssprop::torch_bridge::statsOp);
+  m.def("reset_stats() -> ()", &ssprop::torch_bridge::resetStatsOp);
+  m.def("_scheduler_keep(str mode, float keep, float? min_keep, "
+        "int total_epochs, str by, int period, bool interleave, int warmup, "
+        "int[] epochs, int[] iterations) -> float[]",
+        &ssprop::torch_bridge::schedulerKeepOp);
+  m.def("_scheduler_average_keep(str mode, float keep, float? min_keep, "
+        "int total_epochs, str by, int period, bool interleave, int warmup, "
+        "int iterations_per_epoch=0) -> float",
+        &ssprop::torch_bridge::schedulerAverageKeepOp);
+}
+
+TORCH_LIBRARY_IMPL(ssprop, CompositeExplicitAutograd, m) {
+  m.impl("conv2d", &ssprop::torch_bridge::conv2dForward);
+  m.impl("linear", &ssprop::torch_bridge::linearForward);
+  m.impl("_conv2d_backward", &ssprop::torch_bridge::conv2dBackwardGeneric);
+  m.impl("_linear_backward", &ssprop::torch_bridge::linearBackwardGeneric);
+}
+
+TORCH_LIBRARY_IMPL(ssprop, Meta, m) {
+  m.impl("conv2d", &ssprop::torch_bridge::conv2dForwardMeta);
+  m.impl("linear", &ssprop::torch_bridge::linearForwardMeta);
+  m.impl("_conv2d_backward", &ssprop::torch_bridge::conv2dBackwardMeta);
+  m.impl("_linear_backward", &ssprop::torch_bridge::linearBackwardMeta);
+}
+
+TORCH_LIBRARY_IMPL(ssprop, CUDA, m) {
+  m.impl("_conv2d_backward", &ssprop::torch_bridge::conv2dBackwardCuda);
+}
+
+TORCH_LIBRARY_IMPL(ssprop, Autograd, m) {
+  m.impl("conv2d", &ssprop::torch_bridge::conv2dAutograd);
+  m.impl("linear", &ssprop::torch_bridge::linearAutograd);
+  m.impl("_conv2d_backward", &ssprop::torch_bridge::conv2dBackwardAutograd);
+  m.impl("_linear_backward", &ssprop::torch_bridge::linearBackwardAutograd);
+}
+
+//===----------------------------------------------------------------------===//
+// C++ entry points
+//===----------------------------------------------------------------------===//
+
+namespace ssprop {
+
+at::Tensor conv2d(const at::Tensor &input, const at::Tensor &weight,
+                  const std::optional<at::Tensor> &bias, at::IntArrayRef stride,
+                  at::IntArrayRef padding, at::IntArrayRef dilation,
+                  int64_t groups, double keep, const std::string &select,
+                  bool weightOnly) {
+  return torch_bridge::conv2dOp().call(input, weight, bias, stride, padding,
+                                       dilation, groups, keep, select,
+                                       weightOnly);
+}
+
+at::Tensor linear(const at::Tensor &input, const at::Tensor &weight,
+                  const std::optional<at::Tensor> &bias, double keep,
+                  const std::string &select, bool weightOnly) {
+  return torch_bridge::linearOp().call(input, weight, bias, keep, select,
+                                       weightOnly);
+}
+
+} // namespace ssprop

@@ -1,0 +1,35 @@
+"""pytest set-up for the ssprop Python suite.
+
+CTest runs it with PYTHONPATH=<repo>/python and SSPROP_TORCH_LIBRARY set; run
+by hand (``python3 -m pytest test/python``) it finds the package in the
+repository and the library in build/."""
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+_PYTHON_DIR = Path(__file__).resolve().parents[2] / "python"
+if str(_PYTHON_DIR) not in sys.path:
+    sys.path.insert(0, str(_PYTHON_DIR))
+
+# The LibTorch bridge's tests (test_ops, test_nn, test_scheduler, test_cuda).
+_BRIDGE_MODULES = {"test_ops", "test_nn", "test_scheduler", "test_cuda"}
+
+
+@pytest.fixture(autouse=True)
+def _bridge_test_setup(request):
+    """Bridge tests: a fixed seed, and one intra-op thread. Their tensors are
+    tiny, and on a small shared machine ATen's spinning worker threads make
+    them 100x slower than one thread."""
+    if request.module.__name__ not in _BRIDGE_MODULES:
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)

@@ -1,0 +1,283 @@
+"""torch.ops.ssprop.conv2d / linear: gradients against the oracle of
+ssprop_oracle.py, keep = 1 against dense autograd bit for bit, random
+selection, layouts, statistics, double backward, torch.library.opcheck."""
+
+import itertools
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import ssprop
+from ssprop_oracle import (assert_close, conv_oracle, conv_topk_mask, index_mask, k_of,
+                           linear_oracle, linear_topk_mask)
+
+KEEPS = [1.0, 0.5, 0.2, 1e-3]
+DTYPES = [torch.float32, torch.float64]
+# (in channels, out channels, groups): plain, grouped, depthwise (multiplier 2).
+GROUPINGS = {"groups1": (4, 6, 1), "groups2": (4, 6, 2), "depthwise": (5, 10, 5)}
+
+
+def run_conv(x, w, b, stride, padding, dilation, groups, keep, select="topk", weight_only=False):
+    y = torch.ops.ssprop.conv2d(x, w, b, stride, padding, dilation, groups, keep, select,
+                                weight_only)
+    dy = torch.randn_like(y)
+    inputs = [t for t in (x, w, b) if t is not None and t.requires_grad]
+    g = iter(torch.autograd.grad(y, inputs, dy))
+    grads = [next(g) if (t is not None and t.requires_grad) else None for t in (x, w, b)]
+    return y, dy, grads
+
+
+@pytest.mark.parametrize("keep", KEEPS)
+@pytest.mark.parametrize("grouping", list(GROUPINGS))
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+def test_conv2d_grid(dtype, grouping, keep):
+    cin, cout, groups = GROUPINGS[grouping]
+    for stride, padding, dilation, bias, weight_only in itertools.product(
+            (1, 2), (0, 1), (1, 2), (True, False), (False, True)):
+        what = f"stride {stride} padding {padding} dilation {dilation} bias {bias} " \
+               f"weight_only {weight_only}"
+        x = torch.randn(2, cin, 7, 6, dtype=dtype, requires_grad=True)
+        w = torch.randn(cout, cin // groups, 3, 3, dtype=dtype, requires_grad=True)
+        b = torch.randn(cout, dtype=dtype, requires_grad=True) if bias else None
+        y, dy, (gx, gw, gb) = run_conv(x, w, b, stride, padding, dilation, groups, keep,
+                                       weight_only=weight_only)
+        assert_close(y.detach(), F.conv2d(x, w, b, stride, padding, dilation, groups).detach(),
+                     what + " forward")
+        mask = conv_topk_mask(dy, keep)
+        want = conv_oracle(x, w, b, stride, padding, dilation, groups, dy, mask, weight_only)
+        for got, exp, name in zip((gx, gw, gb), want, ("grad_input", "grad_weight", "grad_bias")):
+            assert_close(got, exp, f"{what} {name}")
+        off = mask == 0
+        assert gw[off].abs().sum().item() == 0.0
+        if bias:
+            assert gb[off].abs().sum().item() == 0.0
+        # Exactly k rows of dW are nonzero (random data: no channel is all zero).
+        assert int((gw.abs().sum((1, 2, 3)) != 0).sum()) == k_of(keep, cout)
+
+
+@pytest.mark.parametrize("groups", [1, 2, 4])
+@pytest.mark.parametrize("select", ["topk", "random"])
+def test_conv2d_keep_one_is_dense_bit_for_bit(groups, select):
+    for stride, dilation, bias, weight_only in itertools.product((1, 2), (1, 2), (True, False),
+                                                                 (False, True)):
+        x = torch.randn(2, 8, 9, 8, dtype=torch.float64, requires_grad=True)
+        w = torch.randn(12, 8 // groups, 3, 3, dtype=torch.float64, requires_grad=True)
+        b = torch.randn(12, dtype=torch.float64, requires_grad=True) if bias else None
+        y, dy, grads = run_conv(x, w, b, stride, 1, dilation, groups, 1.0, select, weight_only)
+        y_ref = F.conv2d(x, w, b, stride, 1, dilation, groups)
+        ref = torch.autograd.grad(y_ref, [t for t in (x, w, b) if t is not None], dy)
+        assert torch.equal(y, y_ref)
+        for got, exp in zip([g for g in grads if g is not None], ref):
+            assert torch.equal(got, exp)
+
+
+def test_conv2d_many_groups_uneven_selection():
+    x = torch.randn(2, 8, 9, 9, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(32, 2, 3, 3, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(32, dtype=torch.float64, requires_grad=True)
+    for keep in (0.25, 0.1, 0.6):
+        y, dy, grads = run_conv(x, w, b, 1, 1, 2, 4, keep)
+        want = conv_oracle(x, w, b, 1, 1, 2, 4, dy, conv_topk_mask(dy, keep))
+        for got, exp in zip(grads, want):
+            assert_close(got, exp, f"keep {keep}")
+
+
+def test_conv2d_first_layer_has_no_input_gradient():
+    x = torch.randn(2, 4, 6, 6, dtype=torch.float64)
+    w = torch.randn(6, 4, 3, 3, dtype=torch.float64, requires_grad=True)
+    y = torch.ops.ssprop.conv2d(x, w, None, keep=0.5)
+    dy = torch.randn_like(y)
+    (gw,) = torch.autograd.grad(y, [w], dy)
+    assert_close(gw, conv_oracle(x, w, None, 1, 0, 1, 1, dy, conv_topk_mask(dy, 0.5))[1])
+
+
+def _random_grads(seed, x, w, b, keep, groups=2):
+    y = torch.ops.ssprop.conv2d(x, w, b, 1, 0, 1, groups, keep, "random")
+    dy = torch.ones_like(y) + 0.1 * torch.arange(y.numel(), dtype=y.dtype).view_as(y).sin()
+    torch.manual_seed(seed)
+    grads = torch.autograd.grad(y, (x, w, b), dy)
+    return dy, grads
+
+
+def test_conv2d_random_reproducible_and_torch_randperm():
+    x = torch.randn(2, 4, 7, 7, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(16, 2, 3, 3, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(16, dtype=torch.float64, requires_grad=True)
+    dy, a = _random_grads(1, x, w, b, 0.25)
+    _, a2 = _random_grads(1, x, w, b, 0.25)
+    _, c = _random_grads(2, x, w, b, 0.25)
+    assert all(torch.equal(p, q) for p, q in zip(a, a2))
+    assert not torch.equal(a[1], c[1])
+    # The kept channels: the first k of torch.randperm(Cout) after the same seed.
+    torch.manual_seed(1)
+    idx = torch.randperm(16)[:k_of(0.25, 16)]
+    want = conv_oracle(x, w, b, 1, 0, 1, 2, dy, index_mask(idx, 16, dy.dtype))
+    for got, exp in zip(a, want):
+        assert_close(got, exp)
+
+
+LAYOUTS = ["channels_last", "strided", "transposed", "weight_channels_last"]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_conv2d_channels_last_and_non_contiguous(layout):
+    d = torch.float64
+    if layout == "channels_last":
+        x = torch.randn(2, 6, 9, 8, dtype=d).to(memory_format=torch.channels_last)
+        w = torch.randn(8, 3, 3, 3, dtype=d).to(memory_format=torch.channels_last)
+    elif layout == "strided":
+        x = torch.randn(2, 12, 9, 16, dtype=d)[:, ::2, :, ::2]
+        w = torch.randn(8, 3, 3, 6, dtype=d)[..., ::2]
+    elif layout == "transposed":
+        x = torch.randn(2, 6, 8, 9, dtype=d).transpose(2, 3)
+        w = torch.randn(8, 3, 3, 3, dtype=d).transpose(2, 3)
+    else:
+        x = torch.randn(2, 6, 9, 8, dtype=d)
+        w = torch.randn(8, 3, 3, 3, dtype=d).to(memory_format=torch.channels_last)
+    x.requires_grad_(True)
+    w.requires_grad_(True)
+    b = torch.randn(8, dtype=d, requires_grad=True)
+    y = torch.ops.ssprop.conv2d(x, w, b, 2, 1, 1, 2, 0.5)
+    assert_close(y.detach(), F.conv2d(x, w, b, 2, 1, 1, 2).detach())
+    if layout != "strided" and layout != "transposed":
+        assert y.is_contiguous(memory_format=torch.channels_last)
+    dy = torch.randn(y.shape[0], y.shape[1], y.shape[3], y.shape[2], dtype=d).transpose(2, 3)
+    grads = torch.autograd.grad(y, (x, w, b), dy)
+    want = conv_oracle(x, w, b, 2, 1, 1, 2, dy, conv_topk_mask(dy, 0.5))
+    for got, exp in zip(grads, want):
+        assert_close(got, exp, layout)
+    assert grads[0].shape == x.shape
+
+
+@pytest.mark.parametrize("keep", KEEPS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+def test_linear_grid(dtype, keep):
+    for lead, bias, weight_only in itertools.product(((16,), (3, 5)), (True, False),
+                                                     (False, True)):
+        x = torch.randn(*lead, 12, dtype=dtype, requires_grad=True)
+        w = torch.randn(10, 12, dtype=dtype, requires_grad=True)
+        b = torch.randn(10, dtype=dtype, requires_grad=True) if bias else None
+        y = torch.ops.ssprop.linear(x, w, b, keep, "topk", weight_only)
+        assert_close(y.detach(), F.linear(x, w, b).detach())
+        dy = torch.randn_like(y)
+        inputs = [t for t in (x, w, b) if t is not None]
+        grads = torch.autograd.grad(y, inputs, dy)
+        want = linear_oracle(x, w, b, dy, linear_topk_mask(dy, keep), weight_only)
+        for got, exp in zip(grads, [t for t in want if t is not None]):
+            assert_close(got, exp, f"lead {lead} bias {bias} weight_only {weight_only}")
+        if keep == 1.0 and dtype == torch.float64:
+            ref = torch.autograd.grad(F.linear(x, w, b), inputs, dy)
+            assert all(torch.equal(p, q) for p, q in zip(grads, ref))
+
+
+def test_linear_random_follows_torch_randperm():
+    x = torch.randn(8, 6, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(20, 6, dtype=torch.float64, requires_grad=True)
+    y = torch.ops.ssprop.linear(x, w, None, 0.3, "random")
+    dy = torch.randn_like(y)
+    torch.manual_seed(77)
+    grads = torch.autograd.grad(y, (x, w), dy)
+    torch.manual_seed(77)
+    mask = index_mask(torch.randperm(20)[:6], 20, dy.dtype)
+    for got, exp in zip(grads, linear_oracle(x, w, None, dy, mask)):
+        assert_close(got, exp)
+
+
+def test_stats_count_dense_and_actual_flops():
+    ssprop.reset_stats()
+    assert ssprop.stats() == {"dense_backward_flops": 0.0, "actual_backward_flops": 0.0,
+                              "kernels_compiled": 0, "memory_hits": 0, "disk_hits": 0,
+                              "compile_ms": 0.0}
+    # N 2, Cin 4, Cout 10, 3x3, output 5x5: 2*2*25*4*9 = 3600 per output channel.
+    x = torch.randn(2, 4, 7, 7, requires_grad=True)
+    w = torch.randn(10, 4, 3, 3, requires_grad=True)
+    torch.ops.ssprop.conv2d(x, w, None, keep=0.3).sum().backward()
+    s = ssprop.stats()
+    assert s["dense_backward_flops"] == 2 * 3600 * 10
+    assert s["actual_backward_flops"] == 2 * 3600 * 3
+    ssprop.reset_stats()
+    torch.ops.ssprop.conv2d(x, w, None, keep=0.3, weight_only=True).sum().backward()
+    assert ssprop.stats()["actual_backward_flops"] == 3600 * 3 + 3600 * 10
+    ssprop.reset_stats()
+    xl = torch.randn(3, 4, 5, requires_grad=True)
+    wl = torch.randn(8, 5, requires_grad=True)
+    torch.ops.ssprop.linear(xl, wl, None, 0.5).sum().backward()
+    s = ssprop.stats()
+    assert s["dense_backward_flops"] == 2 * (2 * 12 * 5 * 8)
+    assert s["actual_backward_flops"] == 2 * (2 * 12 * 5 * 4)
+    ssprop.reset_stats()
+
+
+def test_double_backward_is_a_clear_error():
+    x = torch.randn(2, 3, 5, 5, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(4, 3, 3, 3, dtype=torch.float64, requires_grad=True)
+    y = torch.ops.ssprop.conv2d(x, w, None, keep=0.5)
+    (gx,) = torch.autograd.grad(y.pow(2).sum(), (x,), create_graph=True)
+    with pytest.raises(RuntimeError, match="ssprop::conv2d: double backward is not supported"):
+        gx.sum().backward()
+    xl = torch.randn(4, 3, dtype=torch.float64, requires_grad=True)
+    wl = torch.randn(5, 3, dtype=torch.float64, requires_grad=True)
+    (gw,) = torch.autograd.grad(torch.ops.ssprop.linear(xl, wl, None, 0.5).pow(2).sum(), (wl,),
+                                create_graph=True)
+    with pytest.raises(RuntimeError, match="ssprop::linear: double backward is not supported"):
+        gw.sum().backward()
+
+
+def test_meta_and_fake_tensors():
+    y = torch.ops.ssprop.conv2d(torch.empty(8, 16, 32, 30, device="meta"),
+                                torch.empty(32, 8, 3, 3, device="meta"), None, 2, 1, 2, 2, 0.4)
+    assert y.shape == (8, 32, 15, 14) and y.is_meta
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    with FakeTensorMode():
+        x = torch.empty(2, 4, 8, 8).to(memory_format=torch.channels_last)
+        y = torch.ops.ssprop.conv2d(x, torch.empty(6, 4, 3, 3), None, 2, 1)
+        assert y.shape == (2, 6, 4, 4)
+        assert y.is_contiguous(memory_format=torch.channels_last)
+        assert torch.ops.ssprop.linear(torch.empty(3, 7, 5), torch.empty(4, 5), None).shape == (3, 7, 4)
+
+
+OPCHECK_CASES = {
+    "conv_bias": lambda: (torch.ops.ssprop.conv2d.default,
+                          (torch.randn(2, 4, 8, 8, requires_grad=True),
+                           torch.randn(6, 4, 3, 3, requires_grad=True),
+                           torch.randn(6, requires_grad=True), [1, 1], [1, 1], [1, 1], 1, 0.5)),
+    "conv_channels_last_strided": lambda: (
+        torch.ops.ssprop.conv2d.default,
+        (torch.randn(2, 4, 8, 8).to(memory_format=torch.channels_last).requires_grad_(),
+         torch.randn(6, 4, 3, 3, requires_grad=True), None, [2, 2], [0, 0], [1, 1], 1, 0.5)),
+    "conv_grouped_dilated_weight_only": lambda: (
+        torch.ops.ssprop.conv2d.default,
+        (torch.randn(2, 4, 9, 9, requires_grad=True), torch.randn(6, 2, 3, 3, requires_grad=True),
+         torch.randn(6, requires_grad=True), [1, 1], [1, 1], [2, 2], 2, 0.34, "topk", True)),
+    "linear_3d": lambda: (torch.ops.ssprop.linear.default,
+                          (torch.randn(3, 7, 5, requires_grad=True),
+                           torch.randn(4, 5, requires_grad=True),
+                           torch.randn(4, requires_grad=True), 0.5)),
+    "linear_dense": lambda: (torch.ops.ssprop.linear.default,
+                             (torch.randn(6, 5, requires_grad=True),
+                              torch.randn(4, 5, requires_grad=True), None, 1.0)),
+}
+
+
+@pytest.mark.parametrize("case", list(OPCHECK_CASES))
+def test_opcheck(case):
+    op, args = OPCHECK_CASES[case]()
+    result = torch.library.opcheck(op, args)
+    assert all(v == "SUCCESS" for v in result.values()), result
+
+
+def test_torch_compile_trains_like_eager():
+    torch.manual_seed(3)
+    model = ssprop.convert(torch.nn.Sequential(
+        torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(8, 8, 3, groups=2),
+        torch.nn.Flatten(), torch.nn.Linear(8 * 4 * 4, 5)).double(), keep=0.5)
+    x = torch.randn(4, 3, 6, 6, dtype=torch.float64)
+    compiled = torch.compile(model, backend="aot_eager", fullgraph=True, dynamic=False)
+    out = compiled(x)
+    out.sum().backward()
+    g_compiled = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    model(x).sum().backward()
+    for a, b in zip(g_compiled, (p.grad for p in model.parameters())):
+        assert_close(a, b)
