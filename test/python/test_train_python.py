@@ -1,0 +1,201 @@
+"""examples/train.py: short runs on a tiny Fashion-MNIST subset (loss falls, CSV,
+PNG and summary written), the keep schedule in the CSV against the formulas of
+SSPROP.md, the FLOP columns against the kept channel counts, flag errors."""
+
+import csv
+import importlib.util
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "python"))
+
+from ssprop_train import bridge, data, report  # noqa: E402
+
+needs_data = pytest.mark.skipif(
+    not any(Path(d).is_dir() for d in data.DEFAULT_DIRS) and not __import__("os").environ.get(data.ENV_VAR),
+    reason="Fashion-MNIST is not installed (Debian package dataset-fashion-mnist)")
+needs_bridge = pytest.mark.skipif(not bridge.available(),
+                                  reason="the ssprop package / libssprop_torch is not built")
+
+
+def load_trainer():
+    spec = importlib.util.spec_from_file_location("ssprop_example_train", ROOT / "examples" / "train.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+train = load_trainer()
+
+TINY = ["--subset", "384", "--test-subset", "200", "--batch-size", "64", "--no-progress",
+        "--threads", "1"]
+
+
+def run(tmp_path, *args):
+    out = tmp_path / "run"
+    assert train.main([*TINY, "--out", str(out), *args]) == 0
+    return out, report.read_csv(out / "metrics.csv")
+
+
+def ref_keep(mode, keep, mn, total, epoch, it, interleave=False, warmup=0, by="epoch", period=10):
+    """SSPROP.md's schedules, written out independently of ssprop.DropScheduler."""
+    if epoch < warmup:
+        return 1.0
+    if by == "epoch":
+        if interleave and (epoch - warmup) % 2 == 0:
+            return 1.0
+        if mode == "constant":
+            return keep
+        if mode == "linear":
+            return max(mn, keep - (keep - mn) * epoch / (total - 1))
+        if mode == "cosine":
+            return mn + 0.5 * (keep - mn) * (1 + math.cos(math.pi * epoch / (total - 1)))
+        return keep if epoch < total // 2 else mn
+    if mode == "linear":
+        return max(mn, keep - (keep - mn) * (it % period) / period)
+    if mode == "cosine":
+        return mn + 0.5 * (keep - mn) * (1 + math.cos(math.pi * it / period))
+    return keep if it % period < period // 2 else mn
+
+
+@needs_data
+def test_dense_run_loss_falls_and_files_written(tmp_path):
+    out, rows = run(tmp_path, "--mode", "dense", "--epochs", "2", "--width", "8", "--lr", "3e-3")
+    assert [r["epoch"] for r in rows] == [0, 1]
+    assert rows[1]["train_loss"] < rows[0]["train_loss"] < math.log(10) + 0.1
+    assert all(r["keep"] == 1.0 for r in rows)
+    assert all(r["dense_backward_flops"] == r["actual_backward_flops"] > 0 for r in rows)
+    assert 0.0 <= rows[-1]["test_accuracy"] <= 1.0 and rows[-1]["seconds"] > 0
+    # --test-subset 200: the accuracy is a multiple of 1/200.
+    assert rows[-1]["test_accuracy"] * 200 == pytest.approx(round(rows[-1]["test_accuracy"] * 200))
+    with open(out / "metrics.csv") as f:
+        assert next(csv.reader(f)) == list(report.EPOCH_FIELDS)
+    assert (out / "plot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "dense" in (out / "summary.txt").read_text()
+
+
+@needs_data
+@needs_bridge
+def test_ssprop_run_loss_falls_and_flops_drop(tmp_path):
+    out, rows = run(tmp_path, "--mode", "ssprop", "--keep", "0.5", "--epochs", "2",
+                    "--width", "8", "--lr", "3e-3")
+    assert rows[1]["train_loss"] < rows[0]["train_loss"]
+    # keep 0.5 of 8 channels in every convolution: exactly half the backward FLOPs.
+    for r in rows:
+        assert r["keep"] == 0.5
+        assert r["actual_backward_flops"] == pytest.approx(0.5 * r["dense_backward_flops"])
+    assert (out / "plot.png").is_file()
+
+
+@needs_data
+@needs_bridge
+def test_dense_flop_count_matches_the_bridge(tmp_path):
+    # The dense baseline counts FLOPs itself (plain torch.nn layers); ssprop at
+    # keep 1 is counted by ssprop.stats(): the dense figures must agree.
+    _, dense = run(tmp_path / "d", "--mode", "dense", "--epochs", "1", "--width", "6")
+    _, ss = run(tmp_path / "s", "--mode", "ssprop", "--keep", "1", "--min-keep", "1",
+                "--epochs", "1", "--width", "6")
+    assert dense[0]["dense_backward_flops"] == ss[0]["dense_backward_flops"] == ss[0]["actual_backward_flops"]
+
+
+EPOCH_CASES = [
+    # schedule, keep, min, epochs, interleave, warmup
+    ("constant", 0.2, 0.2, 4, True, 0),       # the headline: dense, 0.2, dense, 0.2
+    ("constant", 0.5, 0.5, 5, True, 1),
+    ("linear", 0.8, 0.2, 4, False, 0),
+    ("cosine", 0.9, 0.3, 4, False, 1),
+    ("bar", 0.7, 0.3, 5, False, 0),
+]
+
+
+@needs_data
+@needs_bridge
+@pytest.mark.parametrize("schedule,keep,mn,epochs,interleave,warmup", EPOCH_CASES)
+def test_keep_per_epoch_matches_formula(tmp_path, schedule, keep, mn, epochs, interleave, warmup):
+    args = ["--mode", "ssprop", "--schedule", schedule, "--keep", str(keep), "--min-keep", str(mn),
+            "--epochs", str(epochs), "--warmup", str(warmup), "--width", "10",
+            "--subset", "64", "--test-subset", "16", "--no-plot"]
+    if interleave:
+        args.append("--interleave")
+    _, rows = run(tmp_path, *args)
+    assert len(rows) == epochs
+    for e, r in enumerate(rows):
+        assert r["keep"] == pytest.approx(ref_keep(schedule, keep, mn, epochs, e, 0, interleave,
+                                                   warmup), abs=1e-12), f"epoch {e}"
+        # Every convolution has 10 output channels: FLOPs scale with k / 10.
+        k = min(max(int(r["keep"] * 10), 1), 10)
+        assert r["actual_backward_flops"] == pytest.approx(k / 10 * r["dense_backward_flops"])
+    if schedule == "constant" and interleave and warmup == 0 and epochs % 2 == 0:
+        assert sum(r["keep"] for r in rows) / epochs == pytest.approx((1 + keep) / 2)
+
+
+ITER_CASES = [
+    # schedule, keep, min, period, warmup
+    ("linear", 0.8, 0.2, 3, 0),
+    ("cosine", 0.9, 0.1, 4, 0),
+    ("bar", 0.6, 0.2, 4, 1),
+]
+
+
+@needs_data
+@needs_bridge
+@pytest.mark.parametrize("schedule,keep,mn,period,warmup", ITER_CASES)
+def test_keep_by_iteration_matches_formula(tmp_path, schedule, keep, mn, period, warmup):
+    # 160 images, batches of 32: 5 steps per epoch; the CSV holds each epoch's mean keep.
+    _, rows = run(tmp_path, "--mode", "ssprop", "--schedule", schedule, "--by", "iteration",
+                  "--keep", str(keep), "--min-keep", str(mn), "--period", str(period),
+                  "--warmup", str(warmup), "--epochs", "3", "--width", "4", "--subset", "160",
+                  "--test-subset", "16", "--batch-size", "32", "--no-plot")
+    steps = 5
+    for e, r in enumerate(rows):
+        expect = sum(ref_keep(schedule, keep, mn, 3, e, e * steps + s, by="iteration",
+                              warmup=warmup, period=period) for s in range(steps)) / steps
+        assert r["keep"] == pytest.approx(expect, abs=1e-12), f"epoch {e}"
+
+
+def expect_usage_error(capsys, argv, message):
+    with pytest.raises(SystemExit) as exc:
+        train.main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err, err
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--keep", "1.5"], "--keep must be in (0, 1], got 1.5"),
+    (["--keep", "0"], "--keep must be in (0, 1], got 0.0"),
+    (["--min-keep", "0.5", "--keep", "0.2"], "--min-keep (0.5) must not exceed --keep (0.2)"),
+    (["--schedule", "warp"], "invalid choice: 'warp'"),
+    (["--by", "iteration"], "--schedule constant has no by-iteration form"),
+    (["--by", "iteration", "--schedule", "linear", "--interleave"], "--interleave applies by epoch only"),
+    (["--schedule", "cosine", "--epochs", "1"], "needs --epochs >= 2"),
+    (["--epochs", "0"], "--epochs must be >= 1"),
+    (["--batch-size", "0"], "--batch-size must be >= 1"),
+    (["--lr", "-1"], "--lr must be a positive number"),
+    (["--dropout", "1"], "--dropout must be in [0, 1)"),
+    (["--subset", "0"], "--subset must be >= 1"),
+    (["--model", "vgg"], "invalid choice: 'vgg'"),
+    (["--period", "0"], "--period must be >= 1"),
+    (["--distributed", "--nproc", "2", "--batch-size", "127"], "must be divisible by the 2 processes"),
+])
+def test_bad_flags(capsys, argv, message):
+    expect_usage_error(capsys, argv, message)
+
+
+def test_missing_data_is_a_clear_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        train.main(["--mode", "dense", "--data", str(tmp_path / "nothing"), "--out", str(tmp_path / "o"),
+                    "--no-progress"])
+    assert "Fashion-MNIST not found" in str(exc.value.code)
+    assert "dataset-fashion-mnist" in str(exc.value.code)
+
+
+def test_cli_exit_status_and_help():
+    r = subprocess.run([sys.executable, str(ROOT / "examples" / "train.py"), "--keep", "2"],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "error: --keep must be in (0, 1]" in r.stderr
