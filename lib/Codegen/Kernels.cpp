@@ -327,11 +327,7 @@ const char *const kWgradBody = R"(  constexpr int NCOL = CIN_G * KH * KW; // GEM
   const int kEnd = min(KDIM, kBegin + K_PER_SPLIT);
   const int tid = threadIdx.x, tx = tid % (BN / TN), ty = tid / (BN / TN);
   float acc[TM][TN];
-#pragma unroll
-  for (int i = 0; i < TM; ++i)
-#pragma unroll
-    for (int j = 0; j < TN; ++j)
-      acc[i][j] = 0.0f;
+  ssprop_rt::zero(acc);
 
   for (int k0 = kBegin; k0 < kEnd; k0 += BK) {
     // A = dy[n, kept[row], oh, ow]: the gather is fused into this load, so
@@ -399,11 +395,7 @@ const char *const kDgradBody = R"(  constexpr int TAPS = KH * KW;
   const int m0 = blockIdx.x * BM, col0 = blockIdx.y * BN;
   const int tid = threadIdx.x, tx = tid % (BN / TN), ty = tid / (BN / TN);
   float acc[TM][TN];
-#pragma unroll
-  for (int i = 0; i < TM; ++i)
-#pragma unroll
-    for (int j = 0; j < TN; ++j)
-      acc[i][j] = 0.0f;
+  ssprop_rt::zero(acc);
 
   for (int k0 = 0; k0 < KMAX && k0 < kdim; k0 += BK) {
     // A = dy[n, kept[lo + jj], oh, ow] for the output pixel that input pixel

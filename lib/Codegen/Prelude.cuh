@@ -121,6 +121,15 @@ SSPROP_DEVICE uint32_t random_key(uint64_t seed, int channel) {
 }
 
 // --- SIMT GEMM core -----------------------------------------------------------------
+template <int TM, int TN> SSPROP_DEVICE void zero(float (&acc)[TM][TN]) {
+#pragma unroll
+  for (int i = 0; i < TM; ++i)
+#pragma unroll
+    for (int j = 0; j < TN; ++j)
+      acc[i][j] = 0.0f;
+}
+
+
 // acc[TM][TN] += As[kk][row0 + i] * Bs[kk][col0 + j] over kk < BK; tiles are
 // stored K-major in shared memory, each thread owns a TM x TN register block.
 template <int BM, int BN, int BK, int TM, int TN>

@@ -361,6 +361,21 @@ constexpr const char *kDoubleBackward =
     "torch.autograd.grad(..., create_graph=True) followed by a backward "
     "through the result)";
 
+/// Saves what both layers' backwards need besides the tensors.
+void saveSparsity(AutogradContext *ctx, const std::optional<at::Tensor> &bias,
+                  double keep, c10::string_view select, bool weightOnly) {
+  ctx->saved_data["keep"] = keep;
+  ctx->saved_data["select"] = std::string(select);
+  ctx->saved_data["weight_only"] = weightOnly;
+  ctx->saved_data["has_bias"] = bias.has_value() && bias->defined();
+}
+
+/// Which of grad_input, grad_weight, grad_bias autograd asks for.
+std::array<bool, 3> getOutputMask(AutogradContext *ctx) {
+  return {ctx->needs_input_grad(0), ctx->needs_input_grad(1),
+          ctx->saved_data["has_bias"].toBool() && ctx->needs_input_grad(2)};
+}
+
 class Conv2dFunction : public torch::autograd::Function<Conv2dFunction> {
 public:
   static at::Tensor forward(AutogradContext *ctx, const at::Tensor &input,
@@ -381,10 +396,7 @@ public:
     ctx->saved_data["padding"] = padding.vec();
     ctx->saved_data["dilation"] = dilation.vec();
     ctx->saved_data["groups"] = groups;
-    ctx->saved_data["keep"] = keep;
-    ctx->saved_data["select"] = std::string(select);
-    ctx->saved_data["weight_only"] = weightOnly;
-    ctx->saved_data["has_bias"] = bias.has_value() && bias->defined();
+    saveSparsity(ctx, bias, keep, select, weightOnly);
     return out;
   }
 
@@ -395,9 +407,7 @@ public:
       return out;
     const variable_list saved = ctx->get_saved_variables();
     const bool hasBias = ctx->saved_data["has_bias"].toBool();
-    const std::array<bool, 3> mask{ctx->needs_input_grad(0),
-                                   ctx->needs_input_grad(1),
-                                   hasBias && ctx->needs_input_grad(2)};
+    const std::array<bool, 3> mask = getOutputMask(ctx);
     const std::vector<int64_t> stride = ctx->saved_data["stride"].toIntVector(),
                                padding = ctx->saved_data["padding"].toIntVector(),
                                dilation =
@@ -426,10 +436,7 @@ public:
       out = linearOp().call(input, weight, bias, keep, select, weightOnly);
     }
     ctx->save_for_backward({input, weight});
-    ctx->saved_data["keep"] = keep;
-    ctx->saved_data["select"] = std::string(select);
-    ctx->saved_data["weight_only"] = weightOnly;
-    ctx->saved_data["has_bias"] = bias.has_value() && bias->defined();
+    saveSparsity(ctx, bias, keep, select, weightOnly);
     return out;
   }
 
@@ -440,9 +447,7 @@ public:
       return out;
     const variable_list saved = ctx->get_saved_variables();
     const bool hasBias = ctx->saved_data["has_bias"].toBool();
-    const std::array<bool, 3> mask{ctx->needs_input_grad(0),
-                                   ctx->needs_input_grad(1),
-                                   hasBias && ctx->needs_input_grad(2)};
+    const std::array<bool, 3> mask = getOutputMask(ctx);
     const std::string select = ctx->saved_data["select"].toStringRef();
     auto [gx, gw, gb] = linearBackwardOp().call(
         dy, saved[0], saved[1], hasBias, ctx->saved_data["keep"].toDouble(),
