@@ -1,0 +1,152 @@
+//===- TacticsTest.cpp - tactic choice and the timing cache (no GPU) ------===//
+
+#include "ssprop/Runtime/Tactics.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include <unistd.h>
+
+using namespace ssprop;
+namespace fs = std::filesystem;
+
+namespace {
+
+DeviceIdentity h100() { return {"NVIDIA H100 80GB HBM3", 90, 13000, 13000, 13000}; }
+
+fs::path getTempRoot() {
+  return fs::temp_directory_path() /
+         ("ssprop-tactics-test-" + std::to_string(::getpid()));
+}
+
+struct TempRootCleanup : testing::Environment {
+  void TearDown() override { fs::remove_all(getTempRoot()); }
+};
+testing::Environment *const cleanup =
+    testing::AddGlobalTestEnvironment(new TempRootCleanup);
+
+fs::path freshDir(const std::string &name) {
+  fs::path dir = getTempRoot() / name;
+  fs::remove_all(dir);
+  return dir;
+}
+
+/// A timer that reports fixed times and counts its calls.
+struct FakeTimer {
+  std::map<std::string, double> times;
+  int calls = 0;
+  TacticSelector::Timer get() {
+    return [this](const std::string &tactic) {
+      ++calls;
+      auto it = times.find(tactic);
+      if (it == times.end())
+        throw std::runtime_error("cannot run this layer");
+      return it->second;
+    };
+  }
+};
+
+const std::vector<std::string> kCandidates = {"generated:64x64x16_4x4",
+                                              "generated:128x128x8_8x8",
+                                              "gathered-cudnn"};
+
+TEST(Tactics, CandidatesIncludeCublasOnlyForPlainGemms) {
+  ConvLayerSpec spec;
+  spec.inputShape = {8, 16, 8, 8};
+  spec.weightShape = {32, 16, 3, 3};
+  std::vector<std::string> conv = getTacticCandidates(spec);
+  EXPECT_EQ(conv.size(), getSimtTileConfigs().size() + 1);
+  EXPECT_EQ(conv.front(), "generated:64x64x16_4x4");
+  EXPECT_EQ(conv.back(), "gathered-cudnn");
+  spec.weightShape = {32, 16, 1, 1};
+  EXPECT_EQ(getTacticCandidates(spec).back(), "cublas");
+  spec.stride = {2, 2};
+  EXPECT_EQ(getTacticCandidates(spec).back(), "gathered-cudnn");
+}
+
+TEST(Tactics, PicksTheFastestAndSkipsThoseThatCannotRun) {
+  FakeTimer timer;
+  timer.times = {{"generated:64x64x16_4x4", 2.0}, {"gathered-cudnn", 1.5}};
+  TacticSelector selector("", h100());
+  EXPECT_EQ(selector.choose("layer", kCandidates, timer.get()), "gathered-cudnn");
+  EXPECT_EQ(timer.calls, 3);
+}
+
+TEST(Tactics, ChoiceIsPersistedAndNotTimedAgain) {
+  fs::path dir = freshDir("persist");
+  FakeTimer timer;
+  timer.times = {{"generated:64x64x16_4x4", 1.0}, {"generated:128x128x8_8x8", 3.0},
+                 {"gathered-cudnn", 2.0}};
+  TacticSelector(dir.string(), h100()).choose("layer", kCandidates, timer.get());
+  EXPECT_EQ(timer.calls, 3);
+  TacticSelector again(dir.string(), h100());
+  EXPECT_EQ(again.choose("layer", kCandidates, timer.get()),
+            "generated:64x64x16_4x4");
+  EXPECT_EQ(timer.calls, 3) << "a cached choice must not be timed again";
+  EXPECT_EQ(again.getTimings(), 0);
+}
+
+TEST(Tactics, AnotherDeviceOrDriverTimesAgain) {
+  fs::path dir = freshDir("device");
+  FakeTimer timer;
+  timer.times = {{"gathered-cudnn", 1.0}};
+  TacticSelector(dir.string(), h100()).choose("layer", kCandidates, timer.get());
+  DeviceIdentity other = h100();
+  other.driverVersion = 13010;
+  EXPECT_NE(getTimingCacheKey(other), getTimingCacheKey(h100()));
+  TacticSelector(dir.string(), other).choose("layer", kCandidates, timer.get());
+  EXPECT_EQ(timer.calls, 6);
+}
+
+TEST(Tactics, ForcedTacticMustBeACandidate) {
+  FakeTimer timer;
+  TacticSelector selector("", h100());
+  ::setenv("SSPROP_TACTIC", "gathered-cudnn", 1);
+  EXPECT_EQ(selector.choose("layer", kCandidates, timer.get()), "gathered-cudnn");
+  EXPECT_EQ(timer.calls, 0);
+  ::setenv("SSPROP_TACTIC", "cublas", 1);
+  try {
+    selector.choose("layer", kCandidates, timer.get());
+    ADD_FAILURE() << "expected a TacticError";
+  } catch (const TacticError &error) {
+    EXPECT_STREQ(error.what(),
+                 "SSPROP_TACTIC=cublas is not a candidate for this layer; "
+                 "candidates: generated:64x64x16_4x4, "
+                 "generated:128x128x8_8x8, gathered-cudnn");
+  }
+  ::unsetenv("SSPROP_TACTIC");
+}
+
+TEST(Tactics, NoRunnableCandidateIsAnError) {
+  FakeTimer timer;
+  TacticSelector selector("", h100());
+  try {
+    selector.choose("layer", {"generated:64x64x16_4x4"}, timer.get());
+    ADD_FAILURE() << "expected a TacticError";
+  } catch (const TacticError &error) {
+    EXPECT_STREQ(error.what(), "no tactic could run the layer:\n"
+                               "  generated:64x64x16_4x4: cannot run this layer");
+  }
+}
+
+TEST(Tactics, ForeignOrDamagedTimingFileIsIgnoredAndReplaced) {
+  fs::path dir = freshDir("damaged");
+  fs::create_directories(dir / "timing");
+  fs::path file = dir / "timing" / (getTimingCacheKey(h100()) + ".txt");
+  std::ofstream(file) << "not a timing cache\nlayer\tcublas\t0.1\n";
+  FakeTimer timer;
+  timer.times = {{"gathered-cudnn", 1.0}};
+  TacticSelector selector(dir.string(), h100());
+  EXPECT_EQ(selector.choose("layer", kCandidates, timer.get()), "gathered-cudnn");
+  EXPECT_EQ(timer.calls, 3);
+  std::ifstream in(file);
+  std::string header;
+  std::getline(in, header);
+  EXPECT_EQ(header, "ssprop-timing-v1");
+}
+
+} // namespace
