@@ -119,10 +119,10 @@ private:
                << "argument #" << arg.getArgNumber() << " has type "
                << arg.getType()
                << "; the CUDA emitter needs statically shaped tensors";
-      if (type.getNumElements() > INT32_MAX)
+      if (checkedProduct(type.getShape()).value_or(INT64_MAX) > INT32_MAX)
         return func.emitOpError()
                << "argument #" << arg.getArgNumber() << " has "
-               << type.getNumElements()
+               << formatShape(type.getShape())
                << " elements; the kernels index with 32 bits";
     }
     WalkResult result = func.walk([&](Operation *op) {
@@ -134,8 +134,8 @@ private:
           return op->emitOpError() << "has a dynamic result shape; the CUDA "
                                       "emitter needs static shapes",
                  WalkResult::interrupt();
-        if (type.getNumElements() > INT32_MAX)
-          return op->emitOpError() << "has " << type.getNumElements()
+        if (checkedProduct(type.getShape()).value_or(INT64_MAX) > INT32_MAX)
+          return op->emitOpError() << "has " << formatShape(type.getShape())
                                    << " result elements; the kernels index "
                                       "with 32 bits",
                  WalkResult::interrupt();
@@ -353,7 +353,8 @@ private:
       return op.emitOpError() << "scatters rows that are not a gathered "
                                  "wgrad or channel_sum; the CUDA emitter "
                                  "cannot place them";
-    const Binding &rows = it->second;
+    // A copy: defineBuffer below may grow `bindings` and move its entries.
+    const Binding rows = it->second;
     // Sums kept by channel match the IR only when placed by the same list.
     if (rows.byChannel && rows.gatheredBy != op.getIndices())
       return op.emitOpError() << "places channel sums with a different kept "

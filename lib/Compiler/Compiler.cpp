@@ -110,8 +110,9 @@ std::string buildConvBackwardIR(const ConvLayerSpec &spec) {
   std::vector<int64_t> dyShape = {x[0], w[0], 0, 0};
   for (int axis = 0; axis < 2; ++axis)
     dyShape[2 + axis] = mlir::ssprop::getConvOutputSize(
-        x[2 + axis], w[2 + axis], spec.stride[axis], spec.padding[axis],
-        spec.dilation[axis]);
+                            x[2 + axis], w[2 + axis], spec.stride[axis],
+                            spec.padding[axis], spec.dilation[axis])
+                            .value_or(-1);
   std::string dy = tensorType(dyShape, spec.dtype);
   std::string input = tensorType({x.begin(), x.end()}, spec.dtype);
   std::string weight = tensorType({w.begin(), w.end()}, spec.dtype);
@@ -147,9 +148,12 @@ std::string validateGeometry(const ConvLayerSpec &spec) {
     if (spec.stride[axis] < 1 || spec.dilation[axis] < 1 ||
         spec.padding[axis] < 0)
       return "stride and dilation must be >= 1 and padding >= 0";
-    if (mlir::ssprop::getConvOutputSize(
-            spec.inputShape[2 + axis], spec.weightShape[2 + axis],
-            spec.stride[axis], spec.padding[axis], spec.dilation[axis]) < 1)
+    std::optional<int64_t> size = mlir::ssprop::getConvOutputSize(
+        spec.inputShape[2 + axis], spec.weightShape[2 + axis],
+        spec.stride[axis], spec.padding[axis], spec.dilation[axis]);
+    if (!size)
+      return "the convolution geometry overflows 64-bit arithmetic";
+    if (*size < 1)
       return "the dilated kernel does not fit in the padded input";
   }
   return "";

@@ -34,7 +34,7 @@ public:
         numKept(op.getSparsity().getNumKept(numChannels)) {}
 
   LogicalResult lower() {
-    if (failed(checkStaticShapes()))
+    if (failed(checkStaticShapes()) || failed(checkGemmSizes()))
       return failure();
     rewriter.setInsertionPoint(op);
     replaceIfUsed(op.getGradBias(), [&] { return lowerBias(); });
@@ -58,6 +58,23 @@ private:
                << "), but the GEMM sizes must be static";
     }
     return success();
+  }
+
+  /// The dense GEMMs bound the gathered ones: they must fit in 64 bits.
+  LogicalResult checkGemmSizes() {
+    auto weight = op.getWeight().getType().getShape();
+    bool fits =
+        inferDgradGemm(op.getContext(), op.getInput().getType().getShape(),
+                       weight, op.getStride(), op.getPadding(), op.getGroups(),
+                       std::nullopt) &&
+        inferWgradGemm(op.getContext(), op.getInput().getType().getShape(),
+                       op.getGradOutput().getType().getShape(), weight,
+                       op.getStride(), op.getPadding(), op.getGroups());
+    if (fits)
+      return success();
+    return op.emitOpError()
+           << "cannot be lowered to GEMMs: a GEMM size overflows 64-bit "
+              "arithmetic";
   }
 
   /// Every channel kept (keep = 1, or k = Cout): the backward is the dense one.

@@ -128,3 +128,18 @@ func.func @two_failures(%dy: tensor<?x16x32x32xf32>, %x: tensor<?x16x32x32xf32>,
       -> (tensor<8x16x?x?xf32>, tensor<16x16x3x3xf32>, tensor<16xf32>)
   return %gw, %gw2, %gw3 : tensor<16x16x3x3xf32>, tensor<16x16x3x3xf32>, tensor<16x16x3x3xf32>
 }
+
+// -----
+
+// A valid op whose GEMM sizes (M = N * H * W) overflow 64 bits.
+func.func @gemm_size_overflows(%dy: tensor<4294967296x1x4294967296x1xf32>,
+                               %x: tensor<4294967296x1x4294967296x1xf32>,
+                               %w: tensor<1x1x1x1xf32>) -> tensor<1x1x1x1xf32> {
+  // expected-error@+1 {{'ssprop.conv2d_backward' op cannot be lowered to GEMMs: a GEMM size overflows 64-bit arithmetic}}
+  %r:3 = ssprop.conv2d_backward %dy, %x, %w stride = [1, 1] padding = [0, 0]
+      dilation = [1, 1] groups = 1 sparsity = <keep = 1.0, select = topk>
+      : (tensor<4294967296x1x4294967296x1xf32>, tensor<4294967296x1x4294967296x1xf32>,
+         tensor<1x1x1x1xf32>)
+      -> (tensor<4294967296x1x4294967296x1xf32>, tensor<1x1x1x1xf32>, tensor<1xf32>)
+  return %r#1 : tensor<1x1x1x1xf32>
+}

@@ -507,3 +507,29 @@ func.func @dynamic_batch_grad_input_shape(%dy: tensor<?x16x32x32xf32>, %x: tenso
       -> (tensor<?x8x32x32xf32>, tensor<16x16x3x3xf32>, tensor<16xf32>)
   return
 }
+
+// -----
+
+// Found by the fuzzer under UBSan: geometry whose arithmetic overflows 64 bits
+// is an error, not undefined behaviour.
+func.func @dilation_overflows(%dy: tensor<2x4x8x8xf32>, %x: tensor<2x4x10x10xf32>,
+                              %w: tensor<4x4x3x3xf32>) {
+  // expected-error@+1 {{'ssprop.conv2d_backward' op input height 10 with kernel 3, padding 1 and dilation 4611686018427387904 overflows 64-bit arithmetic}}
+  %r:3 = ssprop.conv2d_backward %dy, %x, %w stride = [1, 1] padding = [1, 1]
+      dilation = [4611686018427387904, 1] groups = 1 sparsity = <keep = 0.5, select = topk>
+      : (tensor<2x4x8x8xf32>, tensor<2x4x10x10xf32>, tensor<4x4x3x3xf32>)
+      -> (tensor<2x4x10x10xf32>, tensor<4x4x3x3xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+func.func @padding_overflows(%dy: tensor<2x4x10x8xf32>, %x: tensor<2x4x10x10xf32>,
+                             %w: tensor<4x4x3x3xf32>) {
+  // expected-error@+1 {{'ssprop.conv2d_backward' op input width 10 with kernel 3, padding 4611686018427387904 and dilation 1 overflows 64-bit arithmetic}}
+  %r:3 = ssprop.conv2d_backward %dy, %x, %w stride = [1, 1] padding = [1, 4611686018427387904]
+      dilation = [1, 1] groups = 1 sparsity = <keep = 0.5, select = topk>
+      : (tensor<2x4x10x8xf32>, tensor<2x4x10x10xf32>, tensor<4x4x3x3xf32>)
+      -> (tensor<2x4x10x10xf32>, tensor<4x4x3x3xf32>, tensor<4xf32>)
+  return
+}

@@ -7,17 +7,32 @@
 #include "mlir/IR/OpImplementation.h"
 #include "mlir/IR/TypeUtilities.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/CheckedArithmetic.h"
 
 using namespace mlir;
 using namespace mlir::ssprop;
 
-int64_t mlir::ssprop::getConvOutputSize(int64_t inputSize, int64_t kernelSize,
-                                        int64_t stride, int64_t padding,
-                                        int64_t dilation) {
-  int64_t span = inputSize + 2 * padding - dilation * (kernelSize - 1) - 1;
-  if (span < 0)
+std::optional<int64_t>
+mlir::ssprop::getConvOutputSize(int64_t inputSize, int64_t kernelSize,
+                                int64_t stride, int64_t padding,
+                                int64_t dilation) {
+  // span = inputSize + 2 * padding - dilation * (kernelSize - 1) - 1
+  std::optional<int64_t> twicePadding = llvm::checkedMul<int64_t>(padding, 2);
+  std::optional<int64_t> reach =
+      llvm::checkedMul<int64_t>(dilation, kernelSize - 1);
+  if (!twicePadding || !reach)
+    return std::nullopt;
+  std::optional<int64_t> padded =
+      llvm::checkedAdd<int64_t>(inputSize, *twicePadding);
+  std::optional<int64_t> beyond =
+      padded ? llvm::checkedSub<int64_t>(*padded, *reach) : std::nullopt;
+  std::optional<int64_t> span =
+      beyond ? llvm::checkedSub<int64_t>(*beyond, 1) : std::nullopt;
+  if (!span)
+    return std::nullopt;
+  if (*span < 0)
     return -1;
-  return span / stride + 1;
+  return *span / stride + 1;
 }
 
 std::string mlir::ssprop::formatShape(ArrayRef<int64_t> shape) {
@@ -150,8 +165,14 @@ private:
     int64_t in = x.shape[2 + i], kernel = w.shape[2 + i], out = dy.shape[2 + i];
     if (!isStatic(in) || !isStatic(kernel))
       return success();
-    int64_t expected =
+    std::optional<int64_t> size =
         getConvOutputSize(in, kernel, stride[i], padding[i], dilation[i]);
+    if (!size)
+      return op->emitOpError()
+             << x.name << " " << dimName << " " << in << " with kernel "
+             << kernel << ", padding " << padding[i] << " and dilation "
+             << dilation[i] << " overflows 64-bit arithmetic";
+    int64_t expected = *size;
     if (expected < 1)
       return op->emitOpError()
              << x.name << " " << dimName << " " << in << " with padding "
@@ -237,6 +258,15 @@ LogicalResult Conv2DBackwardOp::verify() {
 // GEMM inference
 //===----------------------------------------------------------------------===//
 
+std::optional<int64_t>
+mlir::ssprop::checkedProduct(ArrayRef<int64_t> factors) {
+  std::optional<int64_t> product = 1;
+  for (int64_t factor : factors)
+    if (product)
+      product = llvm::checkedMul(*product, factor);
+  return product;
+}
+
 Addressing mlir::ssprop::inferAddressing(ArrayRef<int64_t> weightShape,
                                          ArrayRef<int64_t> stride,
                                          ArrayRef<int64_t> padding) {
@@ -262,8 +292,12 @@ GemmAttr mlir::ssprop::inferDgradGemm(MLIRContext *context,
   // With a gather, one group can hold at most all of its own channels.
   int64_t reduced = numKept ? std::min(*numKept, groupOutChannels)
                             : groupOutChannels;
-  return GemmAttr::get(context, groups, n * height * width, inChannels / groups,
-                       reduced * weightShape[2] * weightShape[3],
+  std::optional<int64_t> m = checkedProduct({n, height, width});
+  std::optional<int64_t> k =
+      checkedProduct({reduced, weightShape[2], weightShape[3]});
+  if (!m || !k)
+    return {};
+  return GemmAttr::get(context, groups, *m, inChannels / groups, *k,
                        Float32Type::get(context),
                        inferAddressing(weightShape, stride, padding));
 }
@@ -279,12 +313,15 @@ GemmAttr mlir::ssprop::inferWgradGemm(MLIRContext *context,
       !llvm::all_of(gradOutputShape, isStatic) ||
       !llvm::all_of(gradWeightShape, isStatic))
     return {};
-  return GemmAttr::get(
-      context, /*batch=*/1, gradWeightShape[0],
-      inputShape[1] / groups * gradWeightShape[2] * gradWeightShape[3],
-      gradOutputShape[0] * gradOutputShape[2] * gradOutputShape[3],
-      Float32Type::get(context),
-      inferAddressing(gradWeightShape, stride, padding));
+  std::optional<int64_t> n = checkedProduct(
+      {inputShape[1] / groups, gradWeightShape[2], gradWeightShape[3]});
+  std::optional<int64_t> k = checkedProduct(
+      {gradOutputShape[0], gradOutputShape[2], gradOutputShape[3]});
+  if (!n || !k)
+    return {};
+  return GemmAttr::get(context, /*batch=*/1, gradWeightShape[0], *n, *k,
+                       Float32Type::get(context),
+                       inferAddressing(gradWeightShape, stride, padding));
 }
 
 /// Checks an op's `gemm` attribute against the one its shapes imply.

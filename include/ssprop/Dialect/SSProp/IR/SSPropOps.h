@@ -24,9 +24,15 @@ struct GeneratorResource
 };
 
 /// Output extent of a convolution along one spatial axis, as PyTorch computes
-/// it; negative when the dilated kernel does not fit in the padded input.
-int64_t getConvOutputSize(int64_t inputSize, int64_t kernelSize, int64_t stride,
-                          int64_t padding, int64_t dilation);
+/// it; negative when the dilated kernel does not fit in the padded input,
+/// nullopt when the arithmetic overflows 64 bits.
+std::optional<int64_t> getConvOutputSize(int64_t inputSize, int64_t kernelSize,
+                                         int64_t stride, int64_t padding,
+                                         int64_t dilation);
+
+/// The product of `factors` (a static shape's element count, say), or nullopt
+/// when it overflows 64 bits.
+std::optional<int64_t> checkedProduct(ArrayRef<int64_t> factors);
 
 /// A shape as the IR writes it: `8x?x32x32`.
 std::string formatShape(ArrayRef<int64_t> shape);
@@ -36,14 +42,15 @@ Addressing inferAddressing(ArrayRef<int64_t> weightShape,
                            ArrayRef<int64_t> stride, ArrayRef<int64_t> padding);
 
 /// The GEMM of a dgrad writing `gradInputShape` from `weightShape`, reading
-/// `numKept` gathered channels (all when nullopt). Null when a shape is dynamic.
+/// `numKept` gathered channels (all when nullopt). Null when a shape is
+/// dynamic or a size overflows 64 bits.
 GemmAttr inferDgradGemm(MLIRContext *context, ArrayRef<int64_t> gradInputShape,
                         ArrayRef<int64_t> weightShape, ArrayRef<int64_t> stride,
                         ArrayRef<int64_t> padding, int64_t groups,
                         std::optional<int64_t> numKept);
 
 /// The GEMM of a wgrad writing `gradWeightShape` rows from `inputShape` and
-/// `gradOutputShape`. Null when a shape is dynamic.
+/// `gradOutputShape`. Null when a shape is dynamic or a size overflows.
 GemmAttr inferWgradGemm(MLIRContext *context, ArrayRef<int64_t> inputShape,
                         ArrayRef<int64_t> gradOutputShape,
                         ArrayRef<int64_t> gradWeightShape,
