@@ -252,6 +252,14 @@ void countConv(const ConvBackwardArgs &args) {
   addBackwardFlops(dense, actual);
 }
 
+/// Runs `backend`, then finishes and counts its gradients.
+Tensor3 runConvBackward(const ConvBackwardArgs &args,
+                        Tensor3 (*backend)(const ConvBackwardArgs &)) {
+  Tensor3 grads = finishConvBackward(backend(args), args);
+  countConv(args);
+  return grads;
+}
+
 /// Every device but CUDA (and CUDA at keep = 1): the gathered ATen backward.
 Tensor3 conv2dBackwardGeneric(const at::Tensor &gradOutput,
                               const at::Tensor &input, const at::Tensor &weight,
@@ -260,12 +268,11 @@ Tensor3 conv2dBackwardGeneric(const at::Tensor &gradOutput,
                               int64_t groups, double keep,
                               c10::string_view select, bool weightOnly,
                               std::array<bool, 3> outputMask) {
-  ConvBackwardArgs args =
+  return runConvBackward(
       makeConvBackwardArgs(gradOutput, input, weight, hasBias, stride, padding,
-                           dilation, groups, keep, select, weightOnly, outputMask);
-  Tensor3 grads = finishConvBackward(convBackwardGathered(args), args);
-  countConv(args);
-  return grads;
+                           dilation, groups, keep, select, weightOnly,
+                           outputMask),
+      convBackwardGathered);
 }
 
 /// CUDA: the generated kernels of the JIT runtime; keep = 1 stays the dense
@@ -280,10 +287,7 @@ Tensor3 conv2dBackwardCuda(const at::Tensor &gradOutput,
       makeConvBackwardArgs(gradOutput, input, weight, hasBias, stride, padding,
                            dilation, groups, keep, select, weightOnly, outputMask);
   const bool dense = keptChannels(keep, weight.size(0)) >= weight.size(0);
-  Tensor3 grads = finishConvBackward(
-      dense ? convBackwardGathered(args) : convBackwardCuda(args), args);
-  countConv(args);
-  return grads;
+  return runConvBackward(args, dense ? convBackwardGathered : convBackwardCuda);
 }
 
 Tensor3 conv2dBackwardMeta(const at::Tensor &gradOutput,

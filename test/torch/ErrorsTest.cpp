@@ -1,5 +1,6 @@
 //===- ErrorsTest.cpp - every bad input, with its exact message -----------===//
 
+#include "ExpectMessage.h"
 #include "ssprop/Torch/Modules.h"
 
 #include <torch/torch.h>
@@ -12,16 +13,8 @@
 
 namespace {
 
-/// Runs `f`, which must throw a c10::Error whose message is exactly `want`.
-void expectMessage(const std::function<void()> &f, const std::string &want) {
-  try {
-    f();
-  } catch (const c10::Error &e) {
-    EXPECT_EQ(e.msg(), want);
-    return;
-  }
-  ADD_FAILURE() << "no error; expected: " << want;
-}
+using ssprop::test::expectMessage;
+
 
 torch::Tensor t(std::vector<int64_t> sizes, torch::Dtype dtype = torch::kFloat) {
   return torch::randn(sizes, torch::TensorOptions().dtype(dtype));

@@ -1,5 +1,6 @@
 //===- SchedulerTest.cpp - ssprop::DropScheduler against hand tables ------===//
 
+#include "ExpectMessage.h"
 #include "ssprop/Torch/Modules.h"
 #include "ssprop/Torch/Scheduler.h"
 
@@ -14,6 +15,8 @@ using ssprop::DropScheduler;
 using ssprop::DropSchedulerOptions;
 
 namespace {
+
+using ssprop::test::expectMessage;
 
 const double kPi = 3.14159265358979323846;
 
@@ -30,15 +33,6 @@ void expectTable(const std::vector<double> &got, const std::vector<double> &want
     EXPECT_NEAR(got[i], want[i], 1e-12) << "at " << i;
 }
 
-void expectMessage(const std::function<void()> &f, const std::string &want) {
-  try {
-    f();
-  } catch (const c10::Error &e) {
-    EXPECT_EQ(e.msg(), want);
-    return;
-  }
-  ADD_FAILURE() << "no error; expected: " << want;
-}
 
 } // namespace
 
