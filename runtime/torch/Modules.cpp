@@ -50,6 +50,22 @@ densePadding(const torch::nn::detail::ConvNdOptions<2> &o) {
   return out;
 }
 
+/// Registers a dense layer's weight and bias (the same tensors, not copies)
+/// as `self`'s and takes over its training mode.
+void adoptParameters(torch::nn::Module &self, at::Tensor &weight,
+                     at::Tensor &bias, const torch::nn::Module &dense,
+                     const at::Tensor &denseWeight,
+                     const at::Tensor &denseBias) {
+  weight = self.register_parameter("weight", denseWeight,
+                                   denseWeight.requires_grad());
+  if (denseBias.defined())
+    bias = self.register_parameter("bias", denseBias, denseBias.requires_grad());
+  else
+    bias = self.register_parameter("bias", at::Tensor(),
+                                   /*requires_grad=*/false);
+  self.train(dense.is_training());
+}
+
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -75,13 +91,7 @@ Conv2dImpl::Conv2dImpl(const torch::nn::Conv2dImpl &dense, double keep,
       .select(std::move(select))
       .weight_only(weightOnly);
   checkKeepAndSelect("ssprop::nn::Conv2d", options.keep(), options.select());
-  weight = register_parameter("weight", dense.weight,
-                              dense.weight.requires_grad());
-  if (dense.bias.defined())
-    bias = register_parameter("bias", dense.bias, dense.bias.requires_grad());
-  else
-    bias = register_parameter("bias", at::Tensor(), /*requires_grad=*/false);
-  train(dense.is_training());
+  adoptParameters(*this, weight, bias, dense, dense.weight, dense.bias);
 }
 
 void Conv2dImpl::reset() {
@@ -160,13 +170,7 @@ LinearImpl::LinearImpl(const torch::nn::LinearImpl &dense, double keep,
       .select(std::move(select))
       .weight_only(weightOnly);
   checkKeepAndSelect("ssprop::nn::Linear", options.keep(), options.select());
-  weight = register_parameter("weight", dense.weight,
-                              dense.weight.requires_grad());
-  if (dense.bias.defined())
-    bias = register_parameter("bias", dense.bias, dense.bias.requires_grad());
-  else
-    bias = register_parameter("bias", at::Tensor(), /*requires_grad=*/false);
-  train(dense.is_training());
+  adoptParameters(*this, weight, bias, dense, dense.weight, dense.bias);
 }
 
 void LinearImpl::reset() {
