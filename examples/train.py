@@ -11,6 +11,8 @@ Writes DIR/metrics.csv (one row per epoch: epoch, keep, train_loss,
 test_accuracy, dense_backward_flops, actual_backward_flops, seconds),
 DIR/plot.png (test accuracy and cumulative backward FLOPs per epoch),
 DIR/summary.txt and DIR/args.json, and prints the summary table.
+--save-checkpoint PATH also saves the trained model, the feature network of
+examples/ddpm.py's Fréchet distance (python/ssprop_train/checkpoint.py).
 
 ssProp (--mode ssprop) converts every convolution with ssprop.convert and drives
 their keep fraction with ssprop.DropScheduler (the paper's schedules: constant,
@@ -29,11 +31,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import socket
 import sys
-import time
 from pathlib import Path
 
 _ROOT = Path(__file__).resolve().parent.parent
@@ -44,55 +44,25 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from ssprop_train import data as fmnist  # noqa: E402
-from ssprop_train import bridge, models, report  # noqa: E402
-from ssprop_train.flops import DenseFlopCounter  # noqa: E402
+from ssprop_train import bridge, checkpoint, cli, models, report  # noqa: E402
 from ssprop_train.progress import Progress, Timer  # noqa: E402
-
-SCHEDULES = ("constant", "linear", "cosine", "bar")
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         description="Train a CNN / ResNet-18 on Fashion-MNIST, dense or with ssProp.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    g = p.add_argument_group("ssProp")
-    g.add_argument("--mode", choices=("dense", "ssprop"), default="ssprop")
-    g.add_argument("--keep", type=float, default=0.2,
-                   help="fraction of output channels kept in the backward (the schedule's start)")
-    g.add_argument("--min-keep", type=float, default=0.2, help="the schedule's lowest keep")
-    g.add_argument("--schedule", choices=SCHEDULES, default="constant")
-    g.add_argument("--by", choices=("epoch", "iteration"), default="epoch",
-                   help="evaluate the schedule once per epoch or at every step")
-    g.add_argument("--period", type=int, default=10, help="T: the by-iteration period in steps")
-    g.add_argument("--interleave", action="store_true",
-                   help="alternate dense and sparse epochs (by epoch only)")
-    g.add_argument("--warmup", type=int, default=0, help="dense epochs at the start")
-    g.add_argument("--select", choices=("topk", "random"), default="topk")
-    g.add_argument("--weight-only", action="store_true",
-                   help="sparse weight/bias gradients only; the input gradient stays dense")
-    t = p.add_argument_group("training")
+    cli.add_ssprop_args(p)
+    t = cli.add_training_args(p, epochs=10, lr=1e-3, out="out/train")
     t.add_argument("--model", choices=sorted(models.DEFAULT_WIDTH), default="cnn")
     t.add_argument("--width", type=int, default=None,
                    help="channels of the CNN's convolutions (128) / ResNet-18's first stage (64)")
-    t.add_argument("--dropout", type=float, default=0.0)
-    t.add_argument("--epochs", type=int, default=10)
-    t.add_argument("--batch-size", type=int, default=128)
-    t.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate")
-    t.add_argument("--seed", type=int, default=42)
-    t.add_argument("--subset", type=int, default=None,
-                   help="train on the first N images; test on the first N/6 (the same fraction)")
     t.add_argument("--test-subset", type=int, default=None,
-                   help="test on the first N test images (overrides the matching subset)")
-    t.add_argument("--data", default=None,
-                   help=f"directory of the IDX files (default: ${fmnist.ENV_VAR}, "
-                        f"then {fmnist.DEFAULT_DIRS[0]})")
-    t.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    t.add_argument("--threads", type=int, default=None, help="torch CPU threads per process")
-    o = p.add_argument_group("output")
-    o.add_argument("--out", default="out/train", help="output directory")
-    o.add_argument("--no-plot", action="store_true", help="skip the PNG")
-    o.add_argument("--no-progress", action="store_true", help="no progress bar")
-    o.add_argument("--label", default=None, help="the run's name in tables (default: the mode)")
+                   help="test on the first N test images (default: the fraction --subset takes "
+                        "of the training set)")
+    t.add_argument("--save-checkpoint", metavar="PATH", default=None,
+                   help="save the trained model (the feature network of examples/ddpm.py "
+                        "--classifier)")
     d = p.add_argument_group("multi-process")
     d.add_argument("--distributed", action="store_true",
                    help="DistributedDataParallel over --nproc processes (or under torchrun)")
@@ -105,46 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def check_args(p: argparse.ArgumentParser, a: argparse.Namespace) -> None:
     """Every flag error, reported by argparse (usage + message, exit status 2)."""
-    def bad(msg):
-        p.error(msg)
-
-    for name in ("keep", "min_keep"):
-        v = getattr(a, name)
-        if not (0.0 < v <= 1.0):
-            bad(f"--{name.replace('_', '-')} must be in (0, 1], got {v}")
-    if a.min_keep > a.keep:
-        bad(f"--min-keep ({a.min_keep}) must not exceed --keep ({a.keep})")
-    if a.epochs < 1:
-        bad(f"--epochs must be >= 1, got {a.epochs}")
-    if a.period < 1:
-        bad(f"--period must be >= 1, got {a.period}")
-    if a.warmup < 0:
-        bad(f"--warmup must be >= 0, got {a.warmup}")
-    if a.batch_size < 1:
-        bad(f"--batch-size must be >= 1, got {a.batch_size}")
-    if not (a.lr > 0 and math.isfinite(a.lr)):
-        bad(f"--lr must be a positive number, got {a.lr}")
-    for name in ("subset", "test_subset", "width", "threads"):
-        v = getattr(a, name)
-        if v is not None and v < 1:
-            bad(f"--{name.replace('_', '-')} must be >= 1, got {v}")
-    if not (0.0 <= a.dropout < 1.0):
-        bad(f"--dropout must be in [0, 1), got {a.dropout}")
-    if a.mode == "ssprop":
-        if a.by == "iteration" and a.schedule == "constant":
-            bad("--schedule constant has no by-iteration form (use --by epoch, or linear/cosine/bar)")
-        if a.by == "iteration" and a.interleave:
-            bad("--interleave applies by epoch only (drop it or use --by epoch)")
-        if a.by == "epoch" and a.schedule in ("linear", "cosine") and a.epochs < 2:
-            bad(f"--schedule {a.schedule} by epoch needs --epochs >= 2 (it divides by epochs - 1)")
-    if a.device == "cuda" and not torch.cuda.is_available():
-        bad("--device cuda: no CUDA device is available to this PyTorch")
+    cli.check_args(p, a, positive=("subset", "test_subset", "width", "threads"))
     if a.distributed:
         if a.nproc < 1:
-            bad(f"--nproc must be >= 1, got {a.nproc}")
+            p.error(f"--nproc must be >= 1, got {a.nproc}")
         world = int(os.environ.get("WORLD_SIZE", a.nproc))
         if a.batch_size % world:
-            bad(f"--batch-size {a.batch_size} must be divisible by the {world} processes")
+            p.error(f"--batch-size {a.batch_size} must be divisible by the {world} processes")
 
 
 # ---------------------------------------------------------------- training
@@ -169,29 +106,16 @@ def train(a: argparse.Namespace, rank: int = 0, world: int = 1) -> list:
     out = Path(a.out)
     label = a.label or a.mode
 
-    try:
-        train_x, train_y = fmnist.load_split("train", a.data, a.subset)
-        test_x, test_y = fmnist.load_split(
-            "test", a.data, a.test_subset or fmnist.matching_test_subset(a.subset))
-    except (fmnist.DatasetNotFoundError, fmnist.IdxError) as e:
-        raise SystemExit(f"error: {e}")
+    train_x, train_y = cli.load_images(a, "train", a.subset)
+    test_x, test_y = cli.load_images(
+        a, "test", a.test_subset or fmnist.matching_test_subset(a.subset))
 
     torch.manual_seed(a.seed)
     model = models.build_model(a.model, 10, 1, a.width, a.dropout).to(device)
 
-    sched = None
     layers = bridge.ssprop_layer_types(a.model)  # the layer kinds ssProp converts
-    if a.mode == "ssprop":
-        bridge.require()
-        model = bridge.convert(model, keep=a.keep, select=a.select, weight_only=a.weight_only,
-                               layers=layers)
-        sched = bridge.make_scheduler(model, schedule=a.schedule, keep=a.keep,
-                                      min_keep=a.min_keep, epochs=a.epochs,
-                                      interleave=a.interleave, warmup=a.warmup, by=a.by,
-                                      period=a.period)
-    # The dense baseline's backward FLOPs, counted as ssprop.stats() counts them.
-    flop_counter = DenseFlopCounter(
-        [m for m in model.modules() if isinstance(m, layers)] if a.mode == "dense" else [])
+    model, sched = cli.apply_ssprop(model, a, layers)
+    flops = cli.FlopMeter(model, sched, layers)
 
     net = model
     if world > 1:
@@ -213,22 +137,18 @@ def train(a: argparse.Namespace, rank: int = 0, world: int = 1) -> list:
     rows = []
     step = 0
     for epoch in range(a.epochs):
-        if sched is not None:
-            bridge.scheduler_epoch(sched, epoch)
+        cli.start_epoch(sched, epoch)
         keeps = []
-        bridge.reset_stats()
+        flops.start()
         if world > 1:
             dist_util.reset_stats()
-        flop_counter.take()
         total_loss = torch.zeros((), dtype=torch.float64)
         seen = 0
         timer = Timer(cuda_sync=device.type == "cuda")
         with Progress(len(batches), f"{label} epoch {epoch + 1}/{a.epochs}",
                       enabled=lead and not a.no_progress) as bar:
             for xb, yb in batches:
-                if sched is not None:
-                    bridge.scheduler_step(sched, step)
-                keep = bridge.current_keep(sched) if sched is not None else 1.0
+                keep = cli.keep_before_step(sched, step)
                 keeps.append(keep)
                 with timer:
                     xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
@@ -243,15 +163,10 @@ def train(a: argparse.Namespace, rank: int = 0, world: int = 1) -> list:
                 seen += xb.shape[0]
                 acc = (logits.argmax(1) == yb).float().mean().item()
                 bar.step(xb.shape[0], loss=lv, acc=acc, keep=keep)
-        dense = flop_counter.take()
-        if a.mode == "ssprop":
-            st = bridge.stats()
-            dense, actual = st["dense_backward_flops"], st["actual_backward_flops"]
-            if world > 1 and a.sync_scores:  # our score-sync backward, not the bridge's op
-                dd, aa = dist_util.take_stats()
-                dense, actual = dense + dd, actual + aa
-        else:
-            actual = dense
+        dense, actual = flops.take()
+        if a.mode == "ssprop" and world > 1 and a.sync_scores:
+            dd, aa = dist_util.take_stats()  # our score-sync backward, not the bridge's op
+            dense, actual = dense + dd, actual + aa
         seconds = timer.seconds
         train_loss = total_loss.item() / max(1, seen)
         if world > 1:
@@ -278,9 +193,11 @@ def train(a: argparse.Namespace, rank: int = 0, world: int = 1) -> list:
         if world > 1:
             import torch.distributed as dist
             dist.barrier()
-    flop_counter.remove()
+    flops.remove()
     if lead:
         log.close()
+        if a.save_checkpoint:
+            checkpoint.save_classifier(model, a.model, a.width, a.save_checkpoint)
         finish(a, rows, label)
     return rows
 
@@ -322,11 +239,6 @@ def main(argv=None) -> int:
     p = build_parser()
     a = p.parse_args(argv)
     check_args(p, a)
-    if a.mode == "ssprop":
-        try:
-            bridge.require()
-        except bridge.BridgeMissing as e:
-            p.error(str(e))
     if not a.distributed:
         train(a)
         return 0

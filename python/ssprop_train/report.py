@@ -160,16 +160,20 @@ def _cell(c) -> str:
 
 
 def run_summary(rows: Sequence[Row]) -> Dict[str, float]:
-    """Totals of one run: final/best accuracy, loss, FLOPs, seconds, mean keep."""
+    """Totals of one run: final/best accuracy and loss (for a classifier's rows),
+    FLOPs, seconds, mean keep."""
     if not rows:
         raise ValueError("a run with no epochs")
     dense = sum(float(r["dense_backward_flops"]) for r in rows)
     actual = sum(float(r["actual_backward_flops"]) for r in rows)
+    accuracy = {}
+    if "test_accuracy" in rows[-1]:
+        accuracy = {"final_accuracy": float(rows[-1]["test_accuracy"]),
+                    "best_accuracy": max(float(r["test_accuracy"]) for r in rows),
+                    "final_loss": float(rows[-1]["train_loss"])}
     return {
         "epochs": len(rows),
-        "final_accuracy": float(rows[-1]["test_accuracy"]),
-        "best_accuracy": max(float(r["test_accuracy"]) for r in rows),
-        "final_loss": float(rows[-1]["train_loss"]),
+        **accuracy,
         "mean_keep": statistics.fmean(float(r["keep"]) for r in rows),
         "dense_backward_flops": dense,
         "actual_backward_flops": actual,

@@ -3,7 +3,6 @@ PNG and summary written), the keep schedule in the CSV against the formulas of
 SSPROP.md, the FLOP columns against the kept channel counts, flag errors."""
 
 import csv
-import importlib.util
 import math
 import subprocess
 import sys
@@ -14,23 +13,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "python"))
 
-from ssprop_train import bridge, data, report  # noqa: E402
+import torch  # noqa: E402
 
-needs_data = pytest.mark.skipif(
-    not any(Path(d).is_dir() for d in data.DEFAULT_DIRS) and not __import__("os").environ.get(data.ENV_VAR),
-    reason="Fashion-MNIST is not installed (Debian package dataset-fashion-mnist)")
-needs_bridge = pytest.mark.skipif(not bridge.available(),
-                                  reason="the ssprop package / libssprop_torch is not built")
+from example_cli import (expect_usage_error, load_example, needs_bridge,  # noqa: E402
+                         needs_data)
+from ssprop_train import checkpoint, data, report  # noqa: E402
 
 
-def load_trainer():
-    spec = importlib.util.spec_from_file_location("ssprop_example_train", ROOT / "examples" / "train.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-train = load_trainer()
+train = load_example("train")
 
 TINY = ["--subset", "384", "--test-subset", "200", "--batch-size", "64", "--no-progress",
         "--threads", "1"]
@@ -158,12 +148,30 @@ def test_keep_by_iteration_matches_formula(tmp_path, schedule, keep, mn, period,
         assert r["keep"] == pytest.approx(expect, abs=1e-12), f"epoch {e}"
 
 
-def expect_usage_error(capsys, argv, message):
-    with pytest.raises(SystemExit) as exc:
-        train.main(argv)
-    assert exc.value.code == 2
-    err = capsys.readouterr().err
-    assert message in err, err
+@needs_data
+def test_dropout_is_on_in_training_and_off_at_eval(tmp_path):
+    # At a learning rate too small to move a float32 weight, the test accuracy
+    # is that of the initial model: equal with and without Dropout when it is off
+    # at eval; the training loss differs as Dropout is on in training.
+    def final_row(p):
+        return run(tmp_path / p, "--mode", "dense", "--dropout", p, "--lr", "1e-30",
+                   "--epochs", "1", "--width", "8", "--no-plot")[1][0]
+
+    plain, dropped = final_row("0"), final_row("0.5")
+    assert dropped["test_accuracy"] == plain["test_accuracy"]
+    assert dropped["train_loss"] != plain["train_loss"]
+
+
+@needs_data
+@needs_bridge
+def test_save_checkpoint_loads_as_the_trained_model(tmp_path):
+    ckpt = tmp_path / "c.pt"
+    _, rows = run(tmp_path, "--mode", "ssprop", "--keep", "0.5", "--epochs", "1", "--width", "6",
+                  "--dropout", "0.1", "--no-plot", "--save-checkpoint", str(ckpt))
+    model = checkpoint.load_classifier(ckpt)
+    assert type(model.convs[0]) is torch.nn.Conv2d  # dense again
+    x, y = data.load_split("test", subset=200)
+    assert train.evaluate(model, x, y, torch.device("cpu")) == rows[0]["test_accuracy"]
 
 
 @pytest.mark.parametrize("argv,message", [
@@ -177,14 +185,15 @@ def expect_usage_error(capsys, argv, message):
     (["--epochs", "0"], "--epochs must be >= 1"),
     (["--batch-size", "0"], "--batch-size must be >= 1"),
     (["--lr", "-1"], "--lr must be a positive number"),
-    (["--dropout", "1"], "--dropout must be in [0, 1)"),
+    (["--dropout", "1"], "--dropout must be in [0, 1), got 1.0"),
+    (["--dropout", "-0.2"], "--dropout must be in [0, 1), got -0.2"),
     (["--subset", "0"], "--subset must be >= 1"),
     (["--model", "vgg"], "invalid choice: 'vgg'"),
     (["--period", "0"], "--period must be >= 1"),
     (["--distributed", "--nproc", "2", "--batch-size", "127"], "must be divisible by the 2 processes"),
 ])
 def test_bad_flags(capsys, argv, message):
-    expect_usage_error(capsys, argv, message)
+    expect_usage_error(capsys, train.main, argv, message)
 
 
 def test_missing_data_is_a_clear_error(tmp_path, capsys):

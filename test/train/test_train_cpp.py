@@ -109,6 +109,8 @@ def test_by_iteration_keep_is_the_mean_over_the_epoch(tmp_path):
     (["--epochs", "x"], "--epochs: invalid integer: 'x'"),
     (["--lr"], "--lr: expected one argument"),
     (["--frobnicate"], "unrecognized argument: --frobnicate"),
+    (["--dropout", "1"], "--dropout must be in [0, 1), got 1.000000"),
+    (["--dropout", "-0.5"], "--dropout must be in [0, 1), got -0.500000"),
 ])
 def test_bad_flags(argv, message):
     r = run(*argv, check=False)
@@ -152,3 +154,19 @@ def test_resnet18_ssprop_with_dropout_runs(tmp_path):
     # ResNet-18 at width 4: channels 4, 8, 16, 32 (keep 0.5: exactly half each).
     assert row["actual_backward_flops"] == pytest.approx(0.5 * row["dense_backward_flops"])
     assert math.isfinite(row["train_loss"])
+
+
+@needs_data
+def test_dropout_is_on_in_training_and_off_at_eval(tmp_path):
+    # At a learning rate too small to move a float32 weight, the test accuracy
+    # is that of the initial model: equal with and without Dropout when it is off
+    # at eval; the training loss differs as Dropout is on in training.
+    def final_row(p):
+        out = tmp_path / f"p{p}"
+        run("--mode", "dense", "--dropout", p, "--lr", "1e-30", "--epochs", "1", "--width", "8",
+            "--out", str(out), *TINY)
+        return report.read_csv(out / "metrics.csv")[0]
+
+    plain, dropped = final_row("0"), final_row("0.5")
+    assert dropped["test_accuracy"] == plain["test_accuracy"]
+    assert dropped["train_loss"] != plain["train_loss"]
