@@ -276,7 +276,9 @@ Tensor3 conv2dBackwardGeneric(const at::Tensor &gradOutput,
 }
 
 /// CUDA: the generated kernels of the JIT runtime; keep = 1 stays the dense
-/// ATen (cuDNN) backward, bit for bit what autograd computes.
+/// ATen (cuDNN) backward, bit for bit what autograd computes. An empty batch
+/// also takes the ATen path: its gradients are zeros, and the generated
+/// kernels would launch empty grids, which CUDA rejects.
 Tensor3 conv2dBackwardCuda(const at::Tensor &gradOutput,
                            const at::Tensor &input, const at::Tensor &weight,
                            bool hasBias, at::IntArrayRef stride,
@@ -287,7 +289,9 @@ Tensor3 conv2dBackwardCuda(const at::Tensor &gradOutput,
       makeConvBackwardArgs(gradOutput, input, weight, hasBias, stride, padding,
                            dilation, groups, keep, select, weightOnly, outputMask);
   const bool dense = keptChannels(keep, weight.size(0)) >= weight.size(0);
-  return runConvBackward(args, dense ? convBackwardGathered : convBackwardCuda);
+  const bool empty = gradOutput.numel() == 0;
+  return runConvBackward(args, dense || empty ? convBackwardGathered
+                                              : convBackwardCuda);
 }
 
 Tensor3 conv2dBackwardMeta(const at::Tensor &gradOutput,

@@ -67,6 +67,16 @@ class TestCuda:
         for got, exp in zip(grads, want):
             _close(got, exp)
 
+    def test_empty_batch_gives_zero_gradients(self):
+        # The generated kernels are bypassed: CUDA rejects empty grids.
+        x = torch.randn(0, 8, 6, 6, device="cuda", requires_grad=True)
+        w = torch.randn(16, 8, 3, 3, device="cuda", requires_grad=True)
+        b = torch.randn(16, device="cuda", requires_grad=True)
+        y = torch.ops.ssprop.conv2d(x, w, b, 1, 1, 1, 1, 0.25)
+        gx, gw, gb = torch.autograd.grad(y, (x, w, b), torch.randn_like(y))
+        assert gx.shape == x.shape and gw.is_cuda
+        assert torch.equal(gw, torch.zeros_like(w)) and torch.equal(gb, torch.zeros_like(b))
+
     def test_keep_one_is_dense(self):
         x = torch.randn(2, 4, 9, 9, device="cuda", dtype=torch.float64, requires_grad=True)
         w = torch.randn(6, 4, 3, 3, device="cuda", dtype=torch.float64, requires_grad=True)

@@ -209,6 +209,39 @@ def test_stats_count_dense_and_actual_flops():
     ssprop.reset_stats()
 
 
+def _empty_batch_grads(op, dense_op, x, w, b, **kwargs):
+    """The ssprop op's and the dense op's gradients for an empty batch."""
+    y = op(x, w, b, **kwargs)
+    dy = torch.randn_like(y)
+    got = torch.autograd.grad(y, (x, w, b), dy)
+    want = torch.autograd.grad(dense_op(x, w, b), (x, w, b), dy)
+    return y, got, want
+
+
+@pytest.mark.parametrize("select", ["topk", "random"])
+@pytest.mark.parametrize("weight_only", [False, True])
+def test_empty_batch_gives_the_dense_zero_gradients(select, weight_only):
+    # Mean |dy| over an empty batch is NaN for every channel: selection must
+    # still succeed and the gradients be what dense autograd gives (zeros).
+    x = torch.randn(0, 4, 6, 6, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(6, 4, 3, 3, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(6, dtype=torch.float64, requires_grad=True)
+    y, got, want = _empty_batch_grads(
+        lambda *t: torch.ops.ssprop.conv2d(*t, 1, 1, 1, 1, 0.5, select, weight_only),
+        lambda *t: F.conv2d(*t, 1, 1), x, w, b)
+    assert y.shape == (0, 6, 6, 6)
+    for g, ref in zip(got, want):
+        assert g.shape == ref.shape and torch.equal(g, ref)
+    assert torch.equal(got[1], torch.zeros_like(w))
+    xl = torch.randn(0, 5, dtype=torch.float64, requires_grad=True)
+    wl = torch.randn(3, 5, dtype=torch.float64, requires_grad=True)
+    bl = torch.randn(3, dtype=torch.float64, requires_grad=True)
+    _, got, want = _empty_batch_grads(
+        lambda *t: torch.ops.ssprop.linear(*t, 0.5, select, weight_only), F.linear, xl, wl, bl)
+    for g, ref in zip(got, want):
+        assert g.shape == ref.shape and torch.equal(g, ref)
+
+
 def test_double_backward_is_a_clear_error():
     x = torch.randn(2, 3, 5, 5, dtype=torch.float64, requires_grad=True)
     w = torch.randn(4, 3, 3, 3, dtype=torch.float64, requires_grad=True)
