@@ -8,8 +8,16 @@
 - :mod:`ssprop_train.flops`: backward FLOPs as ``ssprop.stats()`` counts them.
 - :mod:`ssprop_train.bridge`: what the trainers use of the ``ssprop`` package.
 - :mod:`ssprop_train.distributed`: DDP with channel scores synchronised over ranks.
+- :mod:`ssprop_train.cli`: the flags both Python trainers share, their checks, and
+  the converted model, keep scheduler and FLOP meter they describe.
+- :mod:`ssprop_train.checkpoint`: a trained classifier saved and loaded back.
+- :mod:`ssprop_train.unet`, :mod:`ssprop_train.diffusion`: the DDPM's UNet, its
+  cosine noise schedule, loss and sampler.
+- :mod:`ssprop_train.frechet`: a Fréchet distance on a classifier's features.
 
-The trainers are ``examples/train.py`` (Python) and ``ssprop-train`` (C++).
+The trainers are ``examples/train.py`` (Python), ``ssprop-train`` (C++) and
+``examples/ddpm.py`` (generation).
 """
 
-__all__ = ["data", "models", "progress", "report", "flops", "bridge", "distributed"]
+__all__ = ["data", "models", "progress", "report", "flops", "bridge", "distributed", "cli",
+           "checkpoint", "unet", "diffusion", "frechet"]
