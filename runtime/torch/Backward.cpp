@@ -191,11 +191,56 @@ at::Tensor scatterRows(const at::Tensor &like, const at::Tensor &idx,
   return at::zeros_like(like).index_copy_(0, idx, rows);
 }
 
+/// The k channels of a convolution's backward, by its selection rule.
+at::Tensor selectConvChannels(const ConvBackwardArgs &a, int64_t k) {
+  at::Tensor scores =
+      a.select == "topk" ? channelScores(a.gradOutput) : at::Tensor();
+  return selectChannels(scores, a.weight.size(0), k, a.select,
+                        a.gradOutput.device());
+}
+
 } // namespace
 
 //===----------------------------------------------------------------------===//
 // Convolution
 //===----------------------------------------------------------------------===//
+
+bool isPlainGemmConv(const ConvBackwardArgs &a) {
+  return a.groups == 1 && a.weight.size(2) == 1 && a.weight.size(3) == 1 &&
+         a.stride == std::array<int64_t, 2>{1, 1} &&
+         a.padding == std::array<int64_t, 2>{0, 0};
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor>
+convBackwardGemm(const ConvBackwardArgs &a) {
+  TORCH_INTERNAL_ASSERT(isPlainGemmConv(a));
+  const at::Tensor &w = a.weight;
+  const int64_t n = a.input.size(0), cin = a.input.size(1), cout = w.size(0);
+  const int64_t k = keptChannels(a.keep, cout);
+  const at::Tensor idx = k < cout ? selectConvChannels(a, k) : at::Tensor();
+  auto kept = [&](const at::Tensor &t, int64_t dim) {
+    return idx.defined() ? t.index_select(dim, idx) : t;
+  };
+  auto scatter = [&](const at::Tensor &like, const at::Tensor &rows) {
+    return idx.defined() ? scatterRows(like, idx, rows) : rows;
+  };
+  // [N, C, HW] views: per image, dW = dy x^T and dx = W^T dy.
+  const at::Tensor x3 = a.input.reshape({n, cin, -1});
+  const at::Tensor dy3 = a.gradOutput.reshape({n, cout, -1});
+  const at::Tensor dyk = kept(dy3, 1), w2 = w.reshape({cout, cin});
+  at::Tensor gx, gw, gb;
+  if (a.outputMask[0])
+    gx = at::matmul((a.weightOnly ? w2 : kept(w2, 0)).t(),
+                    a.weightOnly ? dy3 : dyk)
+             .view(a.input.sizes());
+  if (a.outputMask[1])
+    gw = scatter(w, at::matmul(dyk, x3.transpose(1, 2)).sum(0).view(
+                        {dyk.size(1), cin, 1, 1}));
+  if (a.outputMask[2])
+    gb = scatter(at::empty({cout}, dy3.options()),
+                 dyk.sum(at::IntArrayRef{0, 2}));
+  return {gx, gw, gb};
+}
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor>
 convBackwardGathered(const ConvBackwardArgs &a) {
@@ -233,8 +278,7 @@ convBackwardGathered(const ConvBackwardArgs &a) {
   if (!sparseDx && !mask[1] && !mask[2])
     return {gx, gw, gb};
 
-  at::Tensor scores = a.select == "topk" ? channelScores(dy) : at::Tensor();
-  at::Tensor idx = selectChannels(scores, cout, k, a.select, dy.device());
+  at::Tensor idx = selectConvChannels(a, k);
 
   if (groups == 1) {
     auto [gxk, gwk, gbk] =

@@ -49,6 +49,15 @@ at::Tensor selectChannels(const at::Tensor &scores, int64_t channels, int64_t k,
 std::tuple<at::Tensor, at::Tensor, at::Tensor>
 convBackwardGathered(const ConvBackwardArgs &args);
 
+/// True for a 1x1 convolution with stride 1, no padding and one group: a
+/// plain GEMM per image.
+bool isPlainGemmConv(const ConvBackwardArgs &args);
+
+/// The backward of a plain-GEMM convolution as matrix products on the kept
+/// channels (at::matmul: cuBLAS on CUDA); the `cublas` tactic.
+std::tuple<at::Tensor, at::Tensor, at::Tensor>
+convBackwardGemm(const ConvBackwardArgs &args);
+
 /// The gathered ATen backward of a linear layer (any device).
 std::tuple<at::Tensor, at::Tensor, at::Tensor>
 linearBackwardGathered(const at::Tensor &gradOutput, const at::Tensor &input,

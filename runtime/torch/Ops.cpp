@@ -33,6 +33,9 @@
 #include <torch/csrc/autograd/functions/utils.h>
 #include <torch/library.h>
 
+#include <cstdlib>
+#include <string>
+
 namespace ssprop::torch_bridge {
 namespace {
 
@@ -260,7 +263,10 @@ Tensor3 runConvBackward(const ConvBackwardArgs &args,
   return grads;
 }
 
-/// Every device but CUDA (and CUDA at keep = 1): the gathered ATen backward.
+/// Every device but CUDA: the gathered ATen backward. SSPROP_TACTIC=cublas
+/// picks the matrix products of CUDA's `cublas` tactic for plain-GEMM layers
+/// (ATen's CPU BLAS here), so that they are tested without a GPU; other
+/// tactics name CUDA implementations and are ignored here.
 Tensor3 conv2dBackwardGeneric(const at::Tensor &gradOutput,
                               const at::Tensor &input, const at::Tensor &weight,
                               bool hasBias, at::IntArrayRef stride,
@@ -268,11 +274,13 @@ Tensor3 conv2dBackwardGeneric(const at::Tensor &gradOutput,
                               int64_t groups, double keep,
                               c10::string_view select, bool weightOnly,
                               std::array<bool, 3> outputMask) {
-  return runConvBackward(
+  ConvBackwardArgs args =
       makeConvBackwardArgs(gradOutput, input, weight, hasBias, stride, padding,
-                           dilation, groups, keep, select, weightOnly,
-                           outputMask),
-      convBackwardGathered);
+                           dilation, groups, keep, select, weightOnly, outputMask);
+  const char *tactic = std::getenv("SSPROP_TACTIC");
+  const bool gemm = tactic && std::string(tactic) == "cublas" &&
+                    isPlainGemmConv(args);
+  return runConvBackward(args, gemm ? convBackwardGemm : convBackwardGathered);
 }
 
 /// CUDA: the generated kernels of the JIT runtime; keep = 1 stays the dense

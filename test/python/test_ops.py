@@ -72,6 +72,43 @@ def test_conv2d_keep_one_is_dense_bit_for_bit(groups, select):
             assert torch.equal(got, exp)
 
 
+@pytest.mark.parametrize("keep", KEEPS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+def test_conv2d_gemm_tactic_for_1x1_layers(monkeypatch, dtype, keep):
+    # SSPROP_TACTIC=cublas: the matrix products of CUDA's cuBLAS tactic, on
+    # ATen's CPU BLAS here; strided or padded 1x1 layers stay on the gathered path.
+    monkeypatch.setenv("SSPROP_TACTIC", "cublas")
+    for stride, padding, bias, weight_only, channels_last in itertools.product(
+            (1, 2), (0, 1), (True, False), (False, True), (False, True)):
+        what = f"stride {stride} padding {padding} bias {bias} weight_only {weight_only} " \
+               f"channels_last {channels_last}"
+        x = torch.randn(3, 5, 6, 7, dtype=dtype)
+        if channels_last:
+            x = x.to(memory_format=torch.channels_last)
+        x.requires_grad_(True)
+        w = torch.randn(8, 5, 1, 1, dtype=dtype, requires_grad=True)
+        b = torch.randn(8, dtype=dtype, requires_grad=True) if bias else None
+        _, dy, grads = run_conv(x, w, b, stride, padding, 1, 1, keep, weight_only=weight_only)
+        want = conv_oracle(x, w, b, stride, padding, 1, 1, dy, conv_topk_mask(dy, keep),
+                           weight_only)
+        for got, exp, name in zip(grads, want, ("grad_input", "grad_weight", "grad_bias")):
+            assert_close(got, exp, f"{what} {name}")
+
+
+def test_conv2d_gemm_tactic_selects_like_the_gathered_path(monkeypatch):
+    x = torch.randn(2, 6, 5, 5, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(16, 6, 1, 1, dtype=torch.float64, requires_grad=True)
+    grads = {}
+    for tactic in ("gathered-cudnn", "cublas"):
+        monkeypatch.setenv("SSPROP_TACTIC", tactic)
+        torch.manual_seed(3)
+        y = torch.ops.ssprop.conv2d(x, w, None, 1, 0, 1, 1, 0.25, "random")
+        grads[tactic] = torch.autograd.grad(y, (x, w), torch.ones_like(y))
+    for gemm, gathered in zip(grads["cublas"], grads["gathered-cudnn"]):
+        assert_close(gemm, gathered)
+    assert int((grads["cublas"][1].abs().sum((1, 2, 3)) != 0).sum()) == k_of(0.25, 16)
+
+
 def test_conv2d_many_groups_uneven_selection():
     x = torch.randn(2, 8, 9, 9, dtype=torch.float64, requires_grad=True)
     w = torch.randn(32, 2, 3, 3, dtype=torch.float64, requires_grad=True)
