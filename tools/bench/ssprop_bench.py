@@ -6,7 +6,8 @@ paper's CNN, at several keep values, times in one run:
   (a) the dense backward (cuDNN, through autograd),
   (b) the gathered-cuDNN reference: score, top-k, gather dy and W, cuDNN
       backward on the gathered tensors, scatter into zeroed gradients,
-  (c) ssprop's backward (torch.ops.ssprop.conv2d: the generated kernels),
+  (c) ssprop's backward (torch.ops.ssprop.conv2d: the tactic its first use
+      chose among the generated kernels, gathered cuDNN and cuBLAS),
 and prints per-layer ratios b/a, c/a, c/b, their geometric means, the
 achieved TFLOP/s and the fraction of the GPU's peak. CUDA events after
 warm-up, synchronised, median of repeats. ssprop's first call on a layer times
