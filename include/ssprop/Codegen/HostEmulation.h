@@ -39,6 +39,7 @@
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <vector>
 // libstdc++'s <math.h> also brings the float overloads (std::sqrt(float), ...)
 // into the global namespace, as CUDA's math headers do.
 #include <math.h>
@@ -957,5 +958,8 @@ inline __nv_bfloat16 __high2bfloat16(__nv_bfloat162 h) { return h.y; }
 
 #undef SSPROP_EMU_LOC
 #undef SSPROP_EMU_FENCE
+
+// mma.sync, ldmatrix, cp.async and cvt.rna.tf32 for the prelude's wrappers.
+#include "ssprop/Codegen/HostEmulationPtx.h"
 
 #endif // SSPROP_CODEGEN_HOSTEMULATION_H
