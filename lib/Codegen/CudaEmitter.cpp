@@ -323,12 +323,13 @@ private:
     int bucket = indices ? keptBucket(indices, conv.outChannels) : 0;
     int64_t rows = indices ? bucket : conv.outChannels;
     int64_t inner = weight[1] * weight[2] * weight[3];
-    auto [splits, kPerSplit] =
-        codegen::chooseWgradSplit(conv, rows, options.wgradTile, options);
+    ElementType type = *getElementType(op, op.getInput().getType());
+    auto [splits, kPerSplit] = codegen::chooseWgradSplit(
+        conv, rows, options.wgradTile, type, options);
     int partials = addBuffer(BufferSpec::Role::Temporary, -1, ElementType::f32,
                              splits * rows * inner, "wgrad_partials");
     codegen::WgradKernelSpec spec{
-        *getElementType(op, op.getInput().getType()), conv, options.wgradTile,
+        type, conv, options.wgradTile,
         bool(indices), bucket, splits, kPerSplit, options.arch};
     launch(codegen::emitWgradKernel(spec),
            {buf(bufferOf(op.getInput())), buf(bufferOf(op.getGradOutput())),

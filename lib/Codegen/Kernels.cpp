@@ -103,6 +103,11 @@ public:
     values[name] = getCudaTypeName(type);
     return *this;
   }
+  /// A typedef of the body, e.g. of a prelude template instance.
+  KernelBuilder &typedefName(const std::string &name, const std::string &type) {
+    constants << "  typedef " << type << " " << name << ";\n";
+    return *this;
+  }
   /// A kernel parameter; `type` may name type aliases as `${T}`.
   KernelBuilder &param(const std::string &type, const std::string &name) {
     params.push_back({type, name});
@@ -208,12 +213,21 @@ KernelBuilder startGemmKernel(const char *kind, const char *description,
   addConvConstants(builder, conv);
   builder.constant("BM", tile.bm)
       .constant("BN", tile.bn)
-      .constant("BK", tile.bk)
-      .constant("TM", tile.tm)
-      .constant("TN", tile.tn)
+      .constant("BK", tile.getKStep(type))
       .constant("THREADS", tile.getNumThreads())
       .flag("GATHER", gather)
       .constant("K_BUCKET", kBucket);
+  // The GEMM engine (Prelude.cuh) the body runs as Gemm::run<...>(...).
+  if (tile.kind == TileKind::simt) {
+    builder.constant("TM", tile.tm).constant("TN", tile.tn).typedefName(
+        "Gemm", "ssprop_rt::SimtGemm<T, BM, BN, BK, TM, TN, THREADS>");
+  } else {
+    builder.constant("WM", tile.tm)
+        .constant("WN", tile.tn)
+        .constant("STAGES", tile.stages)
+        .typedefName("Gemm", "ssprop_rt::TensorCoreGemm<T, BM, BN, BK, WM, "
+                             "WN, STAGES, THREADS>");
+  }
   return builder;
 }
 
@@ -306,10 +320,11 @@ const char *const kScatterBody = R"(  const long long i = (long long)blockIdx.x 
   ssprop_rt::store(out + i, v);
 )";
 
+// The GEMM kernels give the engine (Gemm, a SIMT or tensor-core instance of
+// Prelude.cuh) their operands as addr(row, k) -> element pointer or null, and
+// take the result through write(row, col, value).
 const char *const kWgradBody = R"(  constexpr int NCOL = CIN_G * KH * KW; // GEMM N
   constexpr int KDIM = N * HO * WO;      // GEMM K
-  __shared__ float As[BK][BM];
-  __shared__ float Bs[BK][BN];
   // A CTA computes a tile of one group's rows: rows are positions in the kept
   // list (gathered) or output channels (dense).
   const int group = blockIdx.x / ROW_TILES_PER_GROUP;
@@ -325,64 +340,42 @@ const char *const kWgradBody = R"(  constexpr int NCOL = CIN_G * KH * KW; // GEM
   const int col0 = blockIdx.y * BN;
   const int kBegin = blockIdx.z * K_PER_SPLIT;
   const int kEnd = min(KDIM, kBegin + K_PER_SPLIT);
-  const int tid = threadIdx.x, tx = tid % (BN / TN), ty = tid / (BN / TN);
-  float acc[TM][TN];
-  ssprop_rt::zero(acc);
 
-  for (int k0 = kBegin; k0 < kEnd; k0 += BK) {
-    // A = dy[n, kept[row], oh, ow]: the gather is fused into this load, so
-    // dy[:, kept] never exists in memory. Consecutive threads walk (oh, ow).
-    for (int e = tid; e < BM * BK; e += THREADS) {
-      const int kk = e % BK, m = e / BK;
-      const int row = row0 + m, kidx = k0 + kk;
-      float v = 0.0f;
-      if (row < hi && kidx < kEnd) {
-        const int channel = GATHER ? kept[row] : row;
-        const int n = kidx / (HO * WO), pq = kidx - n * (HO * WO);
-        v = ssprop_rt::load(dy + ((long long)n * COUT + channel) * (HO * WO) + pq);
-      }
-      As[kk][m] = v;
-    }
-    // B = im2col(x)[(n, oh, ow), (ci, kh, kw)] of the CTA's group.
-    for (int e = tid; e < BN * BK; e += THREADS) {
-      const int kk = e % BK, j = e / BK;
-      const int col = col0 + j, kidx = k0 + kk;
-      float v = 0.0f;
-      if (col < NCOL && kidx < kEnd) {
-        const int n = kidx / (HO * WO), pq = kidx - n * (HO * WO);
-        const int oh = pq / WO, ow = pq - oh * WO;
-        const int ci = col / (KH * KW), t = col - ci * (KH * KW);
-        const int kh = t / KW, kw = t - kh * KW;
-        const int ih = oh * SH - PH + kh * DH, iw = ow * SW - PW + kw * DW;
-        if (PLAIN || (ih >= 0 && ih < H && iw >= 0 && iw < W))
-          v = ssprop_rt::load(
-              x + (((long long)n * CIN + group * CIN_G + ci) * H + ih) * W + iw);
-      }
-      Bs[kk][j] = v;
-    }
-    __syncthreads();
-    ssprop_rt::simt_mma<BM, BN, BK, TM, TN>(As, Bs, acc, ty * TM, tx * TN);
-    __syncthreads();
-  }
-
+  // A = dy[n, kept[row], oh, ow]: the gather is fused into the loads, so
+  // dy[:, kept] never exists in memory. Loads walk K, i.e. (oh, ow).
+  auto addrA = [&](int m, int kidx) -> const T * {
+    const int row = row0 + m;
+    if (row >= hi)
+      return nullptr;
+    const int channel = GATHER ? kept[row] : row;
+    const int n = kidx / (HO * WO), pq = kidx - n * (HO * WO);
+    return dy + ((long long)n * COUT + channel) * (HO * WO) + pq;
+  };
+  // B = im2col(x)[(n, oh, ow), (ci, kh, kw)] of the CTA's group.
+  auto addrB = [&](int j, int kidx) -> const T * {
+    const int col = col0 + j;
+    if (col >= NCOL)
+      return nullptr;
+    const int n = kidx / (HO * WO), pq = kidx - n * (HO * WO);
+    const int oh = pq / WO, ow = pq - oh * WO;
+    const int ci = col / (KH * KW), t = col - ci * (KH * KW);
+    const int kh = t / KW, kw = t - kh * KW;
+    const int ih = oh * SH - PH + kh * DH, iw = ow * SW - PW + kw * DW;
+    if (!PLAIN && (ih < 0 || ih >= H || iw < 0 || iw >= W))
+      return nullptr;
+    return x + (((long long)n * CIN + group * CIN_G + ci) * H + ih) * W + iw;
+  };
   // f32 partial sums of this split; the scatter kernel adds the splits.
-#pragma unroll
-  for (int i = 0; i < TM; ++i) {
-    const int row = row0 + ty * TM + i;
-#pragma unroll
-    for (int j = 0; j < TN; ++j) {
-      const int col = col0 + tx * TN + j;
-      if (row < hi && col < NCOL)
-        partials[((long long)blockIdx.z * ROWS_PER_SPLIT + row) * NCOL + col] =
-            acc[i][j];
-    }
-  }
+  auto write = [&](int m, int j, float v) {
+    const int row = row0 + m, col = col0 + j;
+    if (row < hi && col < NCOL)
+      partials[((long long)blockIdx.z * ROWS_PER_SPLIT + row) * NCOL + col] = v;
+  };
+  Gemm::run<true, true>(kBegin, kEnd, dy, addrA, x, addrB, write);
 )";
 
 const char *const kDgradBody = R"(  constexpr int TAPS = KH * KW;
   constexpr int MDIM = N * H * W; // GEMM M
-  __shared__ float As[BK][BM];
-  __shared__ float Bs[BK][BN];
   // This group's kept channels: kept[lo .. lo + count) (gathered) or all of
   // the group's channels (dense). GEMM K = count * TAPS <= KMAX.
   const int group = blockIdx.z;
@@ -393,69 +386,48 @@ const char *const kDgradBody = R"(  constexpr int TAPS = KH * KW;
   }
   const int kdim = count * TAPS;
   const int m0 = blockIdx.x * BM, col0 = blockIdx.y * BN;
-  const int tid = threadIdx.x, tx = tid % (BN / TN), ty = tid / (BN / TN);
-  float acc[TM][TN];
-  ssprop_rt::zero(acc);
 
-  for (int k0 = 0; k0 < KMAX && k0 < kdim; k0 += BK) {
-    // A = dy[n, kept[lo + jj], oh, ow] for the output pixel that input pixel
-    // (h, w) reaches through tap (kh, kw); zero where no pixel does. The
-    // gather is fused into this load. Consecutive threads walk (h, w).
-    for (int e = tid; e < BM * BK; e += THREADS) {
-      const int m = e % BM, kk = e / BM;
-      const int mi = m0 + m, kidx = k0 + kk;
-      float v = 0.0f;
-      if (mi < MDIM && kidx < kdim) {
-        const int jj = kidx / TAPS, t = kidx - jj * TAPS;
-        const int kh = t / KW, kw = t - kh * KW;
-        const int channel = GATHER ? kept[lo + jj] : lo + jj;
-        const int n = mi / (H * W), hw = mi - n * (H * W);
-        const int h = hw / W, w = hw - h * W;
-        const int ohs = h + PH - kh * DH, ows = w + PW - kw * DW;
-        if (PLAIN) {
-          v = ssprop_rt::load(dy + ((long long)n * COUT + channel) * (HO * WO) + hw);
-        } else if (ohs >= 0 && ows >= 0 && ohs % SH == 0 && ows % SW == 0) {
-          const int oh = ohs / SH, ow = ows / SW;
-          if (oh < HO && ow < WO)
-            v = ssprop_rt::load(
-                dy + (((long long)n * COUT + channel) * HO + oh) * WO + ow);
-        }
-      }
-      As[kk][m] = v;
-    }
-    // B = weight[kept[lo + jj], ci, kh, kw]: the kept rows of W, read in place.
-    for (int e = tid; e < BN * BK; e += THREADS) {
-      const int j = e % BN, kk = e / BN;
-      const int col = col0 + j, kidx = k0 + kk;
-      float v = 0.0f;
-      if (col < CIN_G && kidx < kdim) {
-        const int jj = kidx / TAPS, t = kidx - jj * TAPS;
-        const int channel = GATHER ? kept[lo + jj] : lo + jj;
-        v = ssprop_rt::load(weight + ((long long)channel * CIN_G + col) * TAPS + t);
-      }
-      Bs[kk][j] = v;
-    }
-    __syncthreads();
-    ssprop_rt::simt_mma<BM, BN, BK, TM, TN>(As, Bs, acc, ty * TM, tx * TN);
-    __syncthreads();
-  }
-
-  // Every element of dx is written: a group without kept channels gets zero.
-#pragma unroll
-  for (int i = 0; i < TM; ++i) {
-    const int mi = m0 + ty * TM + i;
+  // A = dy[n, kept[lo + jj], oh, ow] for the output pixel that input pixel
+  // (h, w) reaches through tap (kh, kw); zero where no pixel does. The
+  // gather is fused into the loads. Loads walk M, i.e. (h, w).
+  auto addrA = [&](int m, int kidx) -> const T * {
+    const int mi = m0 + m;
     if (mi >= MDIM)
-      continue;
+      return nullptr;
+    const int jj = kidx / TAPS, t = kidx - jj * TAPS;
+    const int kh = t / KW, kw = t - kh * KW;
+    const int channel = GATHER ? kept[lo + jj] : lo + jj;
     const int n = mi / (H * W), hw = mi - n * (H * W);
-#pragma unroll
-    for (int j = 0; j < TN; ++j) {
-      const int col = col0 + tx * TN + j;
-      if (col < CIN_G)
-        ssprop_rt::store(
-            dx + ((long long)n * CIN + group * CIN_G + col) * (H * W) + hw,
-            acc[i][j]);
-    }
-  }
+    if (PLAIN)
+      return dy + ((long long)n * COUT + channel) * (HO * WO) + hw;
+    const int h = hw / W, w = hw - h * W;
+    const int ohs = h + PH - kh * DH, ows = w + PW - kw * DW;
+    if (ohs < 0 || ows < 0 || ohs % SH != 0 || ows % SW != 0)
+      return nullptr;
+    const int oh = ohs / SH, ow = ows / SW;
+    if (oh >= HO || ow >= WO)
+      return nullptr;
+    return dy + (((long long)n * COUT + channel) * HO + oh) * WO + ow;
+  };
+  // B = weight[kept[lo + jj], ci, kh, kw]: the kept rows of W, read in place.
+  auto addrB = [&](int j, int kidx) -> const T * {
+    const int col = col0 + j;
+    if (col >= CIN_G)
+      return nullptr;
+    const int jj = kidx / TAPS, t = kidx - jj * TAPS;
+    const int channel = GATHER ? kept[lo + jj] : lo + jj;
+    return weight + ((long long)channel * CIN_G + col) * TAPS + t;
+  };
+  // Every element of dx is written: a group without kept channels gets zero.
+  auto write = [&](int m, int j, float v) {
+    const int mi = m0 + m, col = col0 + j;
+    if (mi >= MDIM || col >= CIN_G)
+      return;
+    const int n = mi / (H * W), hw = mi - n * (H * W);
+    ssprop_rt::store(
+        dx + ((long long)n * CIN + group * CIN_G + col) * (H * W) + hw, v);
+  };
+  Gemm::run<false, false>(0, min(kdim, KMAX), dy, addrA, weight, addrB, write);
 )";
 
 } // namespace
@@ -557,7 +529,9 @@ EmittedKernel emitScatterKernel(const ScatterKernelSpec &spec) {
 std::pair<int64_t, int64_t> chooseWgradSplit(const ConvShape &conv,
                                              int64_t rows,
                                              const TileConfig &tile,
+                                             ElementType type,
                                              const CodegenOptions &options) {
+  const int64_t kStep = tile.getKStep(type);
   int64_t kdim = conv.n * conv.outHeight * conv.outWidth;
   int64_t ncol = conv.inChannels / conv.groups * conv.kernelHeight *
                  conv.kernelWidth;
@@ -566,9 +540,9 @@ std::pair<int64_t, int64_t> chooseWgradSplit(const ConvShape &conv,
   if (splits <= 0) {
     // Enough CTAs for two waves, but at least 8 K-steps of work per split.
     int64_t wanted = (2 * options.numSMs + tiles - 1) / tiles;
-    splits = std::max<int64_t>(1, std::min(wanted, kdim / (8 * tile.bk)));
+    splits = std::max<int64_t>(1, std::min(wanted, kdim / (8 * kStep)));
   }
-  int64_t kPerSplit = ceilDiv(ceilDiv(kdim, splits), tile.bk) * tile.bk;
+  int64_t kPerSplit = ceilDiv(ceilDiv(kdim, splits), kStep) * kStep;
   return {ceilDiv(kdim, kPerSplit), kPerSplit};
 }
 

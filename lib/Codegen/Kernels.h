@@ -102,6 +102,7 @@ struct WgradKernelSpec {
 std::pair<int64_t, int64_t> chooseWgradSplit(const ConvShape &conv,
                                              int64_t rows,
                                              const TileConfig &tile,
+                                             ElementType type,
                                              const CodegenOptions &options);
 EmittedKernel emitWgradKernel(const WgradKernelSpec &spec);
 

@@ -24,11 +24,13 @@ struct ToCudaOptions {
                                   llvm::cl::desc("target: sm_80 or sm_90"),
                                   llvm::cl::init("sm_90")};
   llvm::cl::opt<std::string> dgradTile{
-      "ssprop-dgrad-tile", llvm::cl::desc("dgrad tile, e.g. 64x64x16_4x4"),
-      llvm::cl::init(getSimtTileConfigs().front().getName())};
+      "ssprop-dgrad-tile",
+      llvm::cl::desc("dgrad tile, e.g. tc64x64_w4s4 or 64x64x16_4x4"),
+      llvm::cl::init(getDefaultTileConfig().getName())};
   llvm::cl::opt<std::string> wgradTile{
-      "ssprop-wgrad-tile", llvm::cl::desc("wgrad tile, e.g. 128x128x8_8x8"),
-      llvm::cl::init(getSimtTileConfigs().front().getName())};
+      "ssprop-wgrad-tile",
+      llvm::cl::desc("wgrad tile, e.g. tc128x64_w4s3 or 128x128x8_8x8"),
+      llvm::cl::init(getDefaultTileConfig().getName())};
   llvm::cl::opt<int> splitK{"ssprop-wgrad-split-k",
                             llvm::cl::desc("wgrad split-K factor (0: auto)"),
                             llvm::cl::init(0)};
@@ -56,7 +58,7 @@ FailureOr<CodegenOptions> parseOptions(Operation *op) {
     std::optional<TileConfig> tile = parseTileConfig(*flag);
     if (!tile) {
       std::string known;
-      for (const TileConfig &config : getSimtTileConfigs())
+      for (const TileConfig &config : getTileConfigs(ElementType::f32))
         known += (known.empty() ? "" : ", ") + config.getName();
       return op->emitError() << "unknown tile '" << flag->getValue()
                              << "' for --" << flag->ArgStr

@@ -43,9 +43,23 @@ uint64_t fnv1a(const std::string &text) {
   return hash;
 }
 
+/// The emulation headers' text: the cached libraries depend on it too.
+const std::string &getEmulationHeaders() {
+  static const std::string text = [] {
+    std::string all;
+    for (const char *name : {"HostEmulation.h", "HostEmulationPtx.h"}) {
+      std::ifstream in(std::string(SSPROP_SOURCE_DIR "/include/ssprop/Codegen/") +
+                       name);
+      all += std::string(std::istreambuf_iterator<char>(in), {});
+    }
+    return all;
+  }();
+  return text;
+}
+
 /// All kernels of `plan` in one translation unit (each source's prelude is
-/// guarded, so they concatenate), compiled once per distinct text into the
-/// build tree's cache and loaded.
+/// guarded, so they concatenate), compiled once per distinct text (and
+/// emulation headers) into the build tree's cache and loaded.
 class HostKernels {
 public:
   explicit HostKernels(const KernelPlan &plan) {
@@ -55,7 +69,7 @@ public:
     fs::path dir = SSPROP_EMULATION_CACHE_DIR;
     fs::create_directories(dir);
     std::ostringstream stem;
-    stem << std::hex << fnv1a(unit);
+    stem << std::hex << fnv1a(unit + getEmulationHeaders());
     fs::path library = dir / (stem.str() + ".so");
     if (!fs::exists(library))
       compile(unit, dir / (stem.str() + ".cpp"), library);
@@ -202,16 +216,25 @@ std::ostream &operator<<(std::ostream &os, const Variant &v) {
             << v.tile.getName() << "_splitk" << v.splitK;
 }
 
-/// The tolerance relative to the largest reference magnitude: f32 to 1e-5;
-/// f16/bf16 a few units in the last place of the result format.
-double relativeTolerance(ElementType type) {
+/// The tolerance relative to the largest reference magnitude for a GEMM
+/// result reduced over `length` products: f32 to 1e-5; f16/bf16 a few units
+/// in the last place of the result format. Tensor cores read f16/bf16
+/// operands exactly and multiply exactly into f32, so only TF32 adds error:
+/// both factors rounded to 11 significant bits, 2^-10 of each product. Those
+/// errors add up to at most length * 2^-10 * max|ab|, the largest result is
+/// of order sqrt(length) * max|ab| (random signs): 2^-10 * sqrt(length).
+double relativeTolerance(ElementType type, const TileConfig &tile,
+                         int64_t length) {
+  double tf32 = type == ElementType::f32 && tile.kind == TileKind::tensorCore
+                    ? std::ldexp(1.0, -10) * std::sqrt(double(length))
+                    : 0.0;
   switch (type) {
   case ElementType::f16:
     return 1e-3; // 2^-11 rounding of the result, plus f32 accumulation
   case ElementType::bf16:
     return 8e-3; // 2^-8 rounding of the result
   default:
-    return 1e-5;
+    return 1e-5 + tf32;
   }
 }
 
@@ -327,16 +350,24 @@ TEST_P(Emulation, MatchesReference) {
 
   test::ReferenceGrads ref = test::referenceBackward(
       spec, args[1], args[2], dy, keptMask, dyH, dyW);
-  double tolerance = relativeTolerance(spec.dtype);
+  // Reduction lengths: wgrad over (N, Ho, Wo), dgrad over (k_g, KH, KW).
+  const int64_t taps = spec.weightShape[2] * spec.weightShape[3];
+  double weightTolerance = relativeTolerance(
+      spec.dtype, variant.tile, spec.inputShape[0] * dyH * dyW);
+  double inputTolerance = relativeTolerance(
+      spec.dtype, variant.tile, cout / spec.groups * taps);
+  double biasTolerance = relativeTolerance(spec.dtype, getSimtTileConfigs()[0], 1);
   auto result = [&](int index) -> const std::vector<uint8_t> & {
     const BufferSpec *buffer = findBuffer(plan, BufferSpec::Role::Result, index);
     EXPECT_NE(buffer, nullptr) << "result " << index;
     return buffers.bytes[bufferNumber(plan, buffer)];
   };
-  expectClose("grad_weight", result(0), spec.dtype, ref.gradWeight, tolerance);
-  expectClose("grad_bias", result(1), spec.dtype, ref.gradBias, tolerance);
+  expectClose("grad_weight", result(0), spec.dtype, ref.gradWeight,
+              weightTolerance);
+  expectClose("grad_bias", result(1), spec.dtype, ref.gradBias, biasTolerance);
   if (spec.needInputGrad)
-    expectClose("grad_input", result(2), spec.dtype, ref.gradInput, tolerance);
+    expectClose("grad_input", result(2), spec.dtype, ref.gradInput,
+                inputTolerance);
   else
     EXPECT_EQ(findBuffer(plan, BufferSpec::Role::Result, 2), nullptr);
 
@@ -369,6 +400,18 @@ std::vector<Variant> getVariants() {
   // Split-K partials summed by the scatter, dense and gathered.
   variants.push_back({"wide_k72", ElementType::f32, base, 3});
   variants.push_back({"dense_keep1", ElementType::f32, base, 2});
+  // Tensor cores: every layer with the default tile in each element type,
+  // the other tiles on the layers that stress the loaders and the pipeline
+  // (several stages of K, ragged edges, groups).
+  for (ElementType type : {ElementType::f32, ElementType::f16, ElementType::bf16}) {
+    for (const test::LayerCase &layer : test::getLayerCases())
+      variants.push_back({layer.name, type, getDefaultTileConfig(), 0});
+    for (const TileConfig &tile : getTensorCoreTileConfigs())
+      if (!(tile == getDefaultTileConfig()))
+        for (const char *layer : {"wide_k72", "stride2_pad1", "groups3"})
+          variants.push_back({layer, type, tile, 0});
+  }
+  variants.push_back({"wide_k72", ElementType::bf16, getDefaultTileConfig(), 3});
   return variants;
 }
 

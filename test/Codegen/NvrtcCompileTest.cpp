@@ -26,20 +26,39 @@ constexpr int kRegistersPerSM = 64 * 1024;
 
 using Variant = std::tuple<Arch, ElementType, TileConfig>;
 
-/// Every distinct kernel of every layer case, with its block size.
+/// Layers whose GEMMs differ most in what they specialise on (gathered and
+/// padded, plain 1x1, dense, grouped): what the non-default tiles compile.
+bool isRepresentative(const std::string &layer) {
+  for (const char *name :
+       {"conv3x3_pad1", "pointwise_plain", "dense_keep1", "groups3"})
+    if (layer == name)
+      return true;
+  return false;
+}
+
+/// Every distinct kernel of the layer cases, with its block size: for the
+/// default tile every kernel of every case; for the others only the GEMMs
+/// (the other kernels do not depend on the tile) of representative cases,
+/// which keeps the CI time in check.
 std::map<std::string, std::pair<KernelSource, unsigned>>
 collectKernels(const Variant &variant) {
   auto [arch, dtype, tile] = variant;
+  const bool everything = tile == getDefaultTileConfig();
   CodegenOptions options;
   options.arch = arch;
   options.dgradTile = options.wgradTile = tile;
   std::map<std::string, std::pair<KernelSource, unsigned>> kernels;
   for (test::LayerCase layer : test::getLayerCases()) {
+    if (!everything && !isRepresentative(layer.name))
+      continue;
     layer.spec.dtype = dtype;
     CompileResult result = compileConvBackward(layer.spec, options);
     EXPECT_TRUE(result.ok()) << layer.name << ": " << result.error;
     for (const KernelLaunch &launch : result.plan.launches) {
       const KernelSource &kernel = result.plan.kernels[launch.kernel];
+      if (!everything &&
+          kernel.name.find("_" + tile.getName() + "_") == std::string::npos)
+        continue;
       unsigned threads = launch.block[0] * launch.block[1] * launch.block[2];
       kernels.emplace(kernel.name, std::make_pair(kernel, threads));
     }
@@ -52,7 +71,7 @@ class NvrtcCompile : public ::testing::TestWithParam<Variant> {};
 TEST_P(NvrtcCompile, EveryKernelCompilesWithoutSpills) {
   Arch arch = std::get<0>(GetParam());
   auto kernels = collectKernels(GetParam());
-  ASSERT_GE(kernels.size(), 10u) << "the cases should reach every kernel kind";
+  ASSERT_GE(kernels.size(), 7u) << "the cases should reach every GEMM kind";
   // Two compiles at a time: CI machines have two cores.
   std::vector<std::future<CompiledKernel>> pending;
   std::vector<std::pair<KernelSource, unsigned>> order;
@@ -90,13 +109,20 @@ std::string variantName(const ::testing::TestParamInfo<Variant> &info) {
   return name;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    AllVariants, NvrtcCompile,
-    ::testing::Combine(::testing::Values(Arch::sm80, Arch::sm90),
-                       ::testing::Values(ElementType::f32, ElementType::f16,
-                                         ElementType::bf16),
-                       ::testing::ValuesIn(getSimtTileConfigs())),
-    variantName);
+/// Every arch, element type and tile configuration of that type (SIMT and
+/// tensor cores).
+std::vector<Variant> getVariants() {
+  std::vector<Variant> variants;
+  for (Arch arch : {Arch::sm80, Arch::sm90})
+    for (ElementType type :
+         {ElementType::f32, ElementType::f16, ElementType::bf16})
+      for (const TileConfig &tile : getTileConfigs(type))
+        variants.emplace_back(arch, type, tile);
+  return variants;
+}
+
+INSTANTIATE_TEST_SUITE_P(AllVariants, NvrtcCompile,
+                         ::testing::ValuesIn(getVariants()), variantName);
 
 /// The selection kernel keeps its keys in shared memory: the largest layer
 /// it supports must still compile within the limit.

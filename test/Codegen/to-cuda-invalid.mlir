@@ -5,7 +5,7 @@
 // RUN:   | FileCheck %s --check-prefix=TILE
 
 // ARCH: error: unknown --ssprop-arch 'sm_75', expected sm_80 or sm_90
-// TILE: error: unknown tile '16x16x4_1x1' for --ssprop-wgrad-tile, expected one of: 64x64x16_4x4, 128x128x8_8x8, 32x64x16_2x4
+// TILE: error: unknown tile '16x16x4_1x1' for --ssprop-wgrad-tile, expected one of: tc64x64_w4s4, tc128x64_w4s3, tc128x128_w8s2, 64x64x16_4x4, 128x128x8_8x8, 32x64x16_2x4
 
 func.func @not_lowered(%dy: tensor<2x4x4x4xf32>, %x: tensor<2x4x4x4xf32>, %w: tensor<4x4x1x1xf32>)
     -> tensor<4x4x1x1xf32> {

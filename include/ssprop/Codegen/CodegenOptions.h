@@ -7,6 +7,8 @@
 #ifndef SSPROP_CODEGEN_CODEGENOPTIONS_H
 #define SSPROP_CODEGEN_CODEGENOPTIONS_H
 
+#include "ssprop/Codegen/KernelPlan.h"
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,28 +24,53 @@ const char *getArchName(Arch arch);
 int getArchNumber(Arch arch);
 std::optional<Arch> parseArch(const std::string &name);
 
-/// A SIMT GEMM tile: a CTA computes a bm x bn block of the output, stepping
-/// through K by bk; each thread owns a tm x tn register block.
+/// How a GEMM tile computes: exact f32 FMAs on CUDA cores, or mma.sync on
+/// tensor cores (TF32 for f32 operands, f16/bf16 with f32 accumulation).
+enum class TileKind { simt, tensorCore };
+
+/// A GEMM tile: a CTA computes a bm x bn block of the output. SIMT: steps
+/// through K by bk elements, each thread owns a tm x tn register block.
+/// Tensor cores: each warp owns a tm x tn block, K moves 64 bytes per stage
+/// (16 f32 or 32 f16/bf16 elements; bk is 0) through a `stages`-deep cp.async
+/// pipeline.
 struct TileConfig {
   int bm, bn, bk, tm, tn;
+  TileKind kind = TileKind::simt;
+  int stages = 1;
 
-  int getNumThreads() const { return (bm / tm) * (bn / tn); }
-  /// `64x64x16_4x4`, as in kernel names and on command lines.
+  static TileConfig tensorCore(int bm, int bn, int wm, int wn, int stages) {
+    return {bm, bn, 0, wm, wn, TileKind::tensorCore, stages};
+  }
+  int getNumThreads() const {
+    return (bm / tm) * (bn / tn) * (kind == TileKind::simt ? 1 : 32);
+  }
+  /// GEMM K per step (per stage for tensor cores) for elements of `type`.
+  int getKStep(ElementType type) const {
+    return kind == TileKind::simt ? bk : 64 / getElementSize(type);
+  }
+  /// `64x64x16_4x4` (SIMT) or `tc128x64_w4s3` (4 warps, 3 stages), as in
+  /// kernel names and on command lines.
   std::string getName() const;
   /// Shared memory of the operand tiles, in bytes.
-  int getSharedBytes() const { return (bm + bn) * bk * 4; }
+  int getSharedBytes() const;
   bool operator==(const TileConfig &other) const;
 };
 
-/// The tile configurations the emitter offers (the tactic candidates).
+/// The SIMT tile configurations (exact f32 arithmetic).
 const std::vector<TileConfig> &getSimtTileConfigs();
-/// One of getSimtTileConfigs() by name.
+/// The tensor-core tile configurations (sm_80+ mma.sync).
+const std::vector<TileConfig> &getTensorCoreTileConfigs();
+/// Every tile configuration usable for `type`: the tactic candidates.
+std::vector<TileConfig> getTileConfigs(ElementType type);
+/// The default: tensor cores (TF32 for f32, as PyTorch's cuDNN default).
+const TileConfig &getDefaultTileConfig();
+/// One of the SIMT or tensor-core configurations by name.
 std::optional<TileConfig> parseTileConfig(const std::string &name);
 
 struct CodegenOptions {
   Arch arch = Arch::sm90;
-  TileConfig dgradTile = getSimtTileConfigs().front();
-  TileConfig wgradTile = getSimtTileConfigs().front();
+  TileConfig dgradTile = getDefaultTileConfig();
+  TileConfig wgradTile = getDefaultTileConfig();
   /// Split-K factor of wgrad; 0 picks one from the shape and `numSMs`.
   int wgradSplitK = 0;
   /// Multiprocessors the split-K heuristic aims to fill (H100 SXM: 132).
