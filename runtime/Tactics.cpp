@@ -30,7 +30,7 @@ constexpr const char *kHeader = "ssprop-timing-v1";
 
 std::vector<std::string> getTacticCandidates(const ConvLayerSpec &spec) {
   std::vector<std::string> candidates;
-  for (const TileConfig &tile : getSimtTileConfigs())
+  for (const TileConfig &tile : getTileConfigs(spec.dtype))
     candidates.push_back("generated:" + tile.getName());
   candidates.push_back("gathered-cudnn");
   bool plain = spec.weightShape[2] == 1 && spec.weightShape[3] == 1 &&

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -59,8 +60,10 @@ TEST(Tactics, CandidatesIncludeCublasOnlyForPlainGemms) {
   spec.inputShape = {8, 16, 8, 8};
   spec.weightShape = {32, 16, 3, 3};
   std::vector<std::string> conv = getTacticCandidates(spec);
-  EXPECT_EQ(conv.size(), getSimtTileConfigs().size() + 1);
-  EXPECT_EQ(conv.front(), "generated:64x64x16_4x4");
+  EXPECT_EQ(conv.size(), getTileConfigs(spec.dtype).size() + 1);
+  EXPECT_EQ(conv.front(), "generated:tc64x64_w4s4");
+  EXPECT_NE(std::find(conv.begin(), conv.end(), "generated:64x64x16_4x4"),
+            conv.end());
   EXPECT_EQ(conv.back(), "gathered-cudnn");
   spec.weightShape = {32, 16, 1, 1};
   EXPECT_EQ(getTacticCandidates(spec).back(), "cublas");
