@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Per-step CPU timing of the CNN, dense vs ssProp at a fixed keep, robust to a
+"""Per-step CPU timing of the CNN (or the DDPM's UNet), dense vs ssProp at a fixed keep, robust to a
 busy machine: the dense and the ssProp model train in alternation in one
 process (same batches, same threads), and the medians of many steps are
 compared. Prints median milliseconds of the whole step and of the backward
 alone, and their ratios.
 
     PYTHONPATH=python python3 docs/results/step_timing.py --width 32 --keep 0.2
+    PYTHONPATH=python python3 docs/results/step_timing.py --model unet --width 16 --keep 0.2
 """
 
 import argparse
@@ -21,11 +22,30 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from ssprop_train import bridge, data, models  # noqa: E402
+from ssprop_train.diffusion import Diffusion  # noqa: E402
+from ssprop_train.unet import UNet  # noqa: E402
+
+
+def build(model: str, width: int):
+    return UNet(width) if model == "unet" else models.build_model(model, width=width)
+
+
+def step_loss(model: str, m, xb, yb, step: int):
+    """The training loss of one batch; the UNet's diffusion steps and noise are
+    drawn from ``step`` so that the dense and the ssProp model see the same."""
+    if model != "unet":
+        return F.cross_entropy(m(xb), yb)
+    g = torch.Generator().manual_seed(step)
+    t = torch.randint(0, 200, (xb.shape[0],), generator=g)
+    return DIFFUSION.loss(m, xb, t, torch.randn(xb.shape, generator=g))
+
+
+DIFFUSION = Diffusion(200)
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", default="cnn", choices=sorted(models.DEFAULT_WIDTH))
+    p.add_argument("--model", default="cnn", choices=sorted(models.DEFAULT_WIDTH) + ["unet"])
     p.add_argument("--width", type=int, default=32)
     p.add_argument("--keep", type=float, default=0.2)
     p.add_argument("--batch-size", type=int, default=128)
@@ -40,7 +60,7 @@ def main():
     nets = {}
     for name in ("dense", "ssprop"):
         torch.manual_seed(0)
-        m = models.build_model(a.model, width=a.width)
+        m = build(a.model, a.width)
         if name == "ssprop":
             ssprop.convert(m, keep=a.keep, linear=False)
         nets[name] = (m, torch.optim.Adam(m.parameters(), lr=1e-3))
@@ -51,7 +71,7 @@ def main():
             m, opt = nets[name]
             t0 = time.perf_counter()
             opt.zero_grad(set_to_none=True)
-            loss = F.cross_entropy(m(xb), yb)
+            loss = step_loss(a.model, m, xb, yb, i)
             t1 = time.perf_counter()
             loss.backward()
             t2 = time.perf_counter()
