@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <limits>
 #include <sstream>
 
@@ -28,12 +29,16 @@ namespace {
 constexpr const char *kHeader = "ssprop-timing-v1";
 } // namespace
 
-std::vector<std::string> getTacticCandidates(const ConvLayerSpec &spec) {
+std::vector<std::string> getTacticCandidates(const ConvLayerSpec &spec,
+                                             bool allowTf32) {
   std::vector<std::string> candidates;
   for (const TileConfig &tile : getTileConfigs(spec.dtype))
-    candidates.push_back("generated:" + tile.getName());
+    if (allowTf32 || spec.dtype != ElementType::f32 ||
+        tile.kind == TileKind::simt)
+      candidates.push_back("generated:" + tile.getName());
   candidates.push_back("gathered-cudnn");
-  bool plain = spec.weightShape[2] == 1 && spec.weightShape[3] == 1 &&
+  bool plain = spec.groups == 1 && spec.weightShape[2] == 1 &&
+               spec.weightShape[3] == 1 &&
                spec.stride == std::array<int64_t, 2>{1, 1} &&
                spec.padding == std::array<int64_t, 2>{0, 0};
   if (plain)
@@ -94,20 +99,26 @@ void TacticSelector::save() {
   fs::rename(temporary, path, error);
 }
 
+std::optional<std::string>
+getForcedTactic(const std::vector<std::string> &candidates) {
+  const char *forced = std::getenv("SSPROP_TACTIC");
+  if (!forced || !*forced)
+    return std::nullopt;
+  if (std::find(candidates.begin(), candidates.end(), forced) !=
+      candidates.end())
+    return std::string(forced);
+  std::string known;
+  for (const std::string &candidate : candidates)
+    known += (known.empty() ? "" : ", ") + candidate;
+  throw TacticError("SSPROP_TACTIC=" + std::string(forced) +
+                    " is not a candidate for this layer; candidates: " + known);
+}
+
 std::string TacticSelector::choose(const std::string &layerKey,
                                    const std::vector<std::string> &candidates,
                                    const Timer &timer) {
-  if (const char *forced = std::getenv("SSPROP_TACTIC"); forced && *forced) {
-    if (std::find(candidates.begin(), candidates.end(), forced) !=
-        candidates.end())
-      return forced;
-    std::string known;
-    for (const std::string &candidate : candidates)
-      known += (known.empty() ? "" : ", ") + candidate;
-    throw TacticError("SSPROP_TACTIC=" + std::string(forced) +
-                      " is not a candidate for this layer; candidates: " +
-                      known);
-  }
+  if (std::optional<std::string> forced = getForcedTactic(candidates))
+    return *forced;
   std::lock_guard<std::mutex> lock(mutex);
   if (auto it = choices.find(layerKey);
       it != choices.end() && std::find(candidates.begin(), candidates.end(),
@@ -115,11 +126,12 @@ std::string TacticSelector::choose(const std::string &layerKey,
     return it->second.first;
   std::string best;
   double bestMs = std::numeric_limits<double>::infinity();
-  std::string failures;
+  std::string failures, report;
   for (const std::string &candidate : candidates) {
     try {
       ++timings;
       double ms = timer(candidate);
+      report += "\n  " + candidate + ": " + std::to_string(ms) + " ms";
       if (ms < bestMs)
         best = candidate, bestMs = ms;
     } catch (const std::exception &error) {
@@ -128,6 +140,13 @@ std::string TacticSelector::choose(const std::string &layerKey,
   }
   if (best.empty())
     throw TacticError("no tactic could run the layer:" + failures);
+  // A candidate that fails is a bug worth seeing even when another runs.
+  if (!failures.empty())
+    std::cerr << "ssprop: tactics that failed on layer " << layerKey << ":"
+              << failures << "\n";
+  if (const char *log = std::getenv("SSPROP_LOG"); log && log == std::string("1"))
+    std::cerr << "ssprop: tactic " << best << " for layer " << layerKey
+              << report << "\n";
   choices[layerKey] = {best, bestMs};
   save();
   return best;

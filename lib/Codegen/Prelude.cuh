@@ -122,7 +122,7 @@ SSPROP_DEVICE uint32_t random_key(uint64_t seed, int channel) {
   return (uint32_t)((z ^ (z >> 31)) >> 32);
 }
 
-// --- GEMM operands, gathered element by element ----------------------------------
+// --- GEMM operands, gathered element by element ------------------------------
 // Both GEMM kernels describe an operand by addr(row, k): a pointer to element
 // (row of A or column of B, GEMM k), or null where it is zero (padding, a
 // masked row); the engines below never ask for k past kEnd. The result goes
@@ -144,7 +144,7 @@ template <int TM, int TN> SSPROP_DEVICE void zero(float (&acc)[TM][TN]) {
       acc[i][j] = 0.0f;
 }
 
-// --- SIMT GEMM: exact f32 ------------------------------------------------------------
+// --- SIMT GEMM: exact f32 ----------------------------------------------------
 // acc[TM][TN] += As[kk][row0 + i] * Bs[kk][col0 + j] over kk < BK; tiles are
 // stored K-major in shared memory, each thread owns a TM x TN register block.
 template <int BM, int BN, int BK, int TM, int TN>
@@ -206,7 +206,7 @@ struct SimtGemm {
   }
 };
 
-// --- inline PTX (sm_80+): every asm statement of the kernels is here ----------------
+// --- inline PTX (sm_80+): every asm statement of the kernels is here ---------
 // Under the host emulation each wrapper calls its twin in
 // ssprop/Codegen/HostEmulationPtx.h, which follows the PTX ISA's tables.
 
@@ -298,7 +298,7 @@ template <int PENDING> SSPROP_DEVICE void cp_async_wait() {
 #endif
 }
 
-// --- tensor-core GEMM: mma.sync with a cp.async pipeline ------------------------------
+// --- tensor-core GEMM: mma.sync with a cp.async pipeline ---------------------
 // Shared memory holds both operands K-contiguous, in 32-bit words: a row is 64
 // bytes of K (16 f32, or 32 f16/bf16 as pairs) and 4 words of padding, so
 // consecutive rows start 20 words apart and the 8 rows of 16 bytes that one

@@ -1,10 +1,12 @@
 //===- CudaBackward.cpp - ssprop::conv2d's backward on generated kernels --===//
 //
-// The CUDA backward: the layer's kernels come from the JIT runtime (compiled
-// on first use, cached in memory and on disk), its buffers from PyTorch's
-// caching allocator, and they run on the current CUDA stream. Element types
-// or GPUs the generated kernels do not cover take the gathered ATen path
-// (cuDNN on the gathered tensors) with a one-time warning.
+// The CUDA backward, TensorRT-style: each layer's candidates (the generated
+// kernels with each tile, gathered cuDNN, cuBLAS for 1x1) are timed on first
+// use and the fastest is kept in a timing cache on disk (runtime/Tactics.h).
+// Generated kernels come from the JIT runtime (compiled on first use, cached
+// in memory and on disk), their buffers from PyTorch's caching allocator, and
+// they run on the current CUDA stream. Element types or GPUs the generated
+// kernels do not cover take the gathered path with a one-time warning.
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,11 +16,20 @@
 
 #include "ssprop/Runtime/Jit.h"
 #include "ssprop/Runtime/Nvrtc.h"
+#include "ssprop/Runtime/Tactics.h"
 
+#include <ATen/Context.h>
 #include <ATen/cuda/CUDAContext.h>
 #include <ATen/cuda/CUDAGeneratorImpl.h>
+#include <c10/cuda/CUDAEvent.h>
+#include <c10/cuda/CUDAGraphsC10Utils.h>
 #include <c10/util/Exception.h>
 
+#include <algorithm>
+#include <future>
+#include <utility>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 
@@ -123,10 +134,166 @@ at::Tensor findResult(const KernelPlan &plan, std::vector<at::Tensor> &buffers,
   return at::Tensor();
 }
 
+using Tensor3 = std::tuple<at::Tensor, at::Tensor, at::Tensor>;
+/// Where the random selection's seeds come from: PyTorch's generator in
+/// training, a constant while tactics are timed.
+using SeedSource = uint64_t (*)();
+
+uint64_t timingSeed() { return 0; }
+
+/// The layer on the generated kernels with `options`' tiles.
+Tensor3 runGenerated(const ConvBackwardArgs &args, const ConvLayerSpec &spec,
+                     const CodegenOptions &options, SeedSource seed) {
+  Jit &jit = Jit::getGlobal();
+  auto layer = jit.getLayer(spec, options);
+  std::vector<at::Tensor> buffers = allocateBuffers(layer->plan, args);
+  std::vector<void *> pointers;
+  for (at::Tensor &buffer : buffers)
+    pointers.push_back(buffer.data_ptr());
+  std::vector<uint64_t> seeds;
+  for (int i = 0; i < layer->plan.numSeeds; ++i)
+    seeds.push_back(seed());
+  jit.launch(*layer, pointers, seeds, at::cuda::getCurrentCUDAStream());
+  at::Tensor gradWeight =
+      findResult(layer->plan, buffers, 0).view(args.weight.sizes());
+  at::Tensor gradBias = args.hasBias && args.outputMask[2]
+                            ? findResult(layer->plan, buffers, 1)
+                            : at::Tensor();
+  at::Tensor gradInput =
+      args.outputMask[0]
+          ? findResult(layer->plan, buffers, 2).view(args.input.sizes())
+          : at::Tensor();
+  return {gradInput, args.outputMask[1] ? gradWeight : at::Tensor(), gradBias};
+}
+
+/// The tile of a `generated:<tile>` tactic; std::nullopt for the others.
+std::optional<TileConfig> parseGeneratedTactic(const std::string &tactic) {
+  const std::string prefix = "generated:";
+  if (tactic.compare(0, prefix.size(), prefix) != 0)
+    return std::nullopt;
+  return parseTileConfig(tactic.substr(prefix.size()));
+}
+
+/// Runs one of getTacticCandidates()' tactics.
+Tensor3 runTactic(const std::string &tactic, const ConvBackwardArgs &args,
+                  const ConvLayerSpec &spec, CodegenOptions options,
+                  SeedSource seed) {
+  if (tactic == "gathered-cudnn")
+    return convBackwardGathered(args);
+  if (tactic == "cublas")
+    return convBackwardGemm(args);
+  std::optional<TileConfig> tile = parseGeneratedTactic(tactic);
+  TORCH_INTERNAL_ASSERT(tile, "ssprop: unknown tactic ", tactic);
+  options.dgradTile = options.wgradTile = *tile;
+  return runGenerated(args, spec, options, seed);
+}
+
+/// Median milliseconds of `tactic` on the current stream, after a warm-up
+/// run that also compiles and loads its kernels. PyTorch's CUDA generator is
+/// restored afterwards, so timing does not change later random selections.
+double timeTactic(const std::string &tactic, const ConvBackwardArgs &args,
+                  const ConvLayerSpec &spec, const CodegenOptions &options) {
+  constexpr int kRepetitions = 5;
+  at::Generator generator = at::cuda::detail::getDefaultCUDAGenerator();
+  at::Tensor generatorState = generator.get_state();
+  auto run = [&] { runTactic(tactic, args, spec, options, timingSeed); };
+  run();
+  auto stream = at::cuda::getCurrentCUDAStream();
+  std::vector<float> ms;
+  for (int i = 0; i < kRepetitions; ++i) {
+    at::cuda::CUDAEvent start(cudaEventDefault), stop(cudaEventDefault);
+    start.record(stream);
+    run();
+    stop.record(stream);
+    stop.synchronize();
+    ms.push_back(start.elapsed_time(stop));
+  }
+  generator.set_state(generatorState);
+  std::nth_element(ms.begin(), ms.begin() + kRepetitions / 2, ms.end());
+  return ms[kRepetitions / 2];
+}
+
+/// Compiles every generated candidate's kernels at once, one thread per
+/// tile, before any is timed: NVRTC dominates a layer's first use. Failures
+/// are left for the timing run to report.
+void compileGeneratedTactics(const std::vector<std::string> &candidates,
+                             const ConvLayerSpec &spec,
+                             const CodegenOptions &options) {
+  std::vector<std::future<void>> compiles;
+  for (const std::string &tactic : candidates)
+    if (std::optional<TileConfig> tile = parseGeneratedTactic(tactic)) {
+      CodegenOptions tileOptions = options;
+      tileOptions.dgradTile = tileOptions.wgradTile = *tile;
+      compiles.push_back(std::async(std::launch::async, [&spec, tileOptions] {
+        try {
+          Jit::getGlobal().getLayer(spec, tileOptions);
+        } catch (const std::exception &) {
+        }
+      }));
+    }
+  for (std::future<void> &compile : compiles)
+    compile.wait();
+}
+
+DeviceIdentity getDeviceIdentity(const cudaDeviceProp &device) {
+  int driver = 0, runtime = 0;
+  cudaDriverGetVersion(&driver);
+  cudaRuntimeGetVersion(&runtime);
+  return {device.name, device.major * 10 + device.minor, driver, runtime,
+          getNvrtcVersion()};
+}
+
+/// One selector per GPU (timings hold for one device), persisting its
+/// timing cache in the kernel cache's directory.
+TacticSelector &getTacticSelector(int deviceIndex,
+                                  const cudaDeviceProp &device) {
+  static std::mutex mutex;
+  static std::map<int, std::unique_ptr<TacticSelector>> selectors;
+  std::lock_guard<std::mutex> lock(mutex);
+  std::unique_ptr<TacticSelector> &selector = selectors[deviceIndex];
+  if (!selector)
+    selector = std::make_unique<TacticSelector>(
+        KernelCache::getOptionsFromEnvironment().directory,
+        getDeviceIdentity(device));
+  return *selector;
+}
+
+/// The tactic for the layer: SSPROP_TACTIC, the timing cache's choice, or
+/// the fastest candidate timed now. Timing synchronises, which a stream
+/// being captured into a CUDA graph forbids: there the generated kernels
+/// with the default tile run, and nothing is cached.
+std::string chooseTactic(const ConvBackwardArgs &args,
+                         const ConvLayerSpec &spec,
+                         const CodegenOptions &options,
+                         const cudaDeviceProp &device) {
+  const bool allowTf32 = at::globalContext().allowTF32CuDNN();
+  std::vector<std::string> candidates = getTacticCandidates(spec, allowTf32);
+  if (c10::cuda::currentStreamCaptureStatusMayInitCtx() !=
+      c10::cuda::CaptureStatus::None)
+    return getForcedTactic(candidates).value_or(candidates.front());
+  const std::string key = getLayerKey(spec, options) +
+                          (allowTf32 ? "|tf32" : "|exact-f32");
+  bool compiled = false;
+  return getTacticSelector(at::cuda::current_device(), device)
+      .choose(key, candidates, [&](const std::string &tactic) {
+        if (!std::exchange(compiled, true))
+          compileGeneratedTactics(candidates, spec, options);
+        return timeTactic(tactic, args, spec, options);
+      });
+}
+
 } // namespace
 
-std::tuple<at::Tensor, at::Tensor, at::Tensor>
-convBackwardCuda(const ConvBackwardArgs &args) {
+std::vector<std::string> getConvTacticsCuda(const ConvBackwardArgs &args) {
+  const cudaDeviceProp *device = at::cuda::getCurrentDeviceProperties();
+  std::optional<ElementType> dtype = getElementType(args.input.scalar_type());
+  if (!dtype || !getArch(*device))
+    return {"gathered-cudnn"};
+  return getTacticCandidates(makeSpec(args, *dtype),
+                             at::globalContext().allowTF32CuDNN());
+}
+
+Tensor3 convBackwardCuda(const ConvBackwardArgs &args) {
   const cudaDeviceProp *device = at::cuda::getCurrentDeviceProperties();
   std::optional<ElementType> dtype = getElementType(args.input.scalar_type());
   std::optional<Arch> arch = getArch(*device);
@@ -141,27 +308,9 @@ convBackwardCuda(const ConvBackwardArgs &args) {
   options.arch = *arch;
   options.numSMs = device->multiProcessorCount;
   try {
-    Jit &jit = Jit::getGlobal();
-    auto layer = jit.getLayer(makeSpec(args, *dtype), options);
-    std::vector<at::Tensor> buffers = allocateBuffers(layer->plan, args);
-    std::vector<void *> pointers;
-    for (at::Tensor &buffer : buffers)
-      pointers.push_back(buffer.data_ptr());
-    std::vector<uint64_t> seeds;
-    for (int i = 0; i < layer->plan.numSeeds; ++i)
-      seeds.push_back(drawSeed());
-    jit.launch(*layer, pointers, seeds, at::cuda::getCurrentCUDAStream());
-    at::Tensor gradWeight =
-        findResult(layer->plan, buffers, 0).view(args.weight.sizes());
-    at::Tensor gradBias = args.hasBias && args.outputMask[2]
-                              ? findResult(layer->plan, buffers, 1)
-                              : at::Tensor();
-    at::Tensor gradInput =
-        args.outputMask[0]
-            ? findResult(layer->plan, buffers, 2).view(args.input.sizes())
-            : at::Tensor();
-    return {gradInput, args.outputMask[1] ? gradWeight : at::Tensor(),
-            gradBias};
+    ConvLayerSpec spec = makeSpec(args, *dtype);
+    std::string tactic = chooseTactic(args, spec, options, *device);
+    return runTactic(tactic, args, spec, options, drawSeed);
   } catch (const c10::Error &) {
     throw;
   } catch (const std::exception &error) {

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <string>
 #include <tuple>
+#include <vector>
 
 namespace ssprop::torch_bridge {
 
@@ -33,6 +34,11 @@ struct ConvBackwardArgs {
 /// tensors where outputMask is false). Arguments are already validated.
 std::tuple<at::Tensor, at::Tensor, at::Tensor>
 convBackwardCuda(const ConvBackwardArgs &args);
+
+/// The tactics a CUDA convolution may run (runtime/Tactics.h), honouring
+/// torch.backends.cudnn.allow_tf32; only the gathered path where the
+/// generated kernels do not cover the element type or the GPU.
+std::vector<std::string> getConvTacticsCuda(const ConvBackwardArgs &args);
 
 /// Counters of the JIT runtime, for ssprop.stats().
 struct RuntimeStats {

@@ -564,6 +564,26 @@ std::vector<double> statsOp() {
 
 void resetStatsOp() { ssprop::resetStats(); }
 
+/// What SSPROP_TACTIC may name for this layer on grad_output's device (the
+/// GPU tests run every one): CUDA's tactic candidates, or on other devices
+/// the gathered path and, for plain-GEMM layers, the matrix products.
+std::vector<std::string>
+conv2dTacticsOp(const at::Tensor &gradOutput, const at::Tensor &input,
+                const at::Tensor &weight, at::IntArrayRef stride,
+                at::IntArrayRef padding, at::IntArrayRef dilation,
+                int64_t groups, double keep, c10::string_view select,
+                bool weightOnly) {
+  ConvBackwardArgs args = makeConvBackwardArgs(
+      gradOutput, input, weight, false, stride, padding, dilation, groups,
+      keep, select, weightOnly, {true, true, false});
+  if (gradOutput.is_cuda())
+    return getConvTacticsCuda(args);
+  std::vector<std::string> tactics{"gathered-cudnn"};
+  if (isPlainGemmConv(args))
+    tactics.push_back("cublas");
+  return tactics;
+}
+
 DropSchedulerOptions schedulerOptions(c10::string_view mode, double keep,
                                       std::optional<double> minKeep,
                                       int64_t totalEpochs, c10::string_view by,
@@ -629,6 +649,10 @@ TORCH_LIBRARY(ssprop, m) {
         "bool[3] output_mask) -> (Tensor, Tensor, Tensor)");
   m.def("stats() -> float[]", &ssprop::torch_bridge::statsOp);
   m.def("reset_stats() -> ()", &ssprop::torch_bridge::resetStatsOp);
+  m.def("_conv2d_tactics(Tensor grad_output, Tensor input, Tensor weight, "
+        "int[2] stride, int[2] padding, int[2] dilation, int groups, "
+        "float keep, str select, bool weight_only) -> str[]",
+        &ssprop::torch_bridge::conv2dTacticsOp);
   m.def("_scheduler_keep(str mode, float keep, float? min_keep, "
         "int total_epochs, str by, int period, bool interleave, int warmup, "
         "int[] epochs, int[] iterations) -> float[]",

@@ -1,5 +1,8 @@
 """The CUDA backward against the oracle; skipped, with the reason, without a GPU."""
 
+import glob
+import os
+
 import pytest
 import torch
 
@@ -7,11 +10,27 @@ import ssprop  # noqa: F401
 from ssprop_oracle import conv_oracle, conv_topk_mask, k_of, linear_oracle, linear_topk_mask
 
 
-def _close(got, want, what=""):
+def _close(got, want, what="", tol=1e-4):
     assert got.is_cuda, what
     scale = max(1.0, want.abs().max().item())
     err = (got.double() - want.double()).abs().max().item()
-    assert err <= 1e-4 * scale, f"{what}: max error {err}"
+    assert err <= tol * scale, f"{what}: max error {err}"
+
+
+# (stride, padding, dilation, groups, kernel): 3x3, strided, dilated, grouped,
+# depthwise, and the plain 1x1 GEMM that also has the cuBLAS tactic.
+TACTIC_LAYERS = [(1, 1, 1, 1, 3), (2, 1, 1, 1, 3), (1, 2, 2, 1, 3), (1, 1, 1, 2, 3),
+                 (1, 1, 1, 16, 3), (1, 0, 1, 1, 1)]
+# Relative tolerances: exact f32 FMAs; TF32 operands (10-bit mantissa);
+# f16/bf16 operands are exact in the f64 oracle, the error is the rounding of
+# the results to 11 and 8 significant bits.
+PRECISIONS = {"f32": (torch.float32, False, 1e-4), "tf32": (torch.float32, True, 1e-2),
+              "f16": (torch.float16, False, 4e-3), "bf16": (torch.bfloat16, False, 2e-2)}
+
+
+def _tactic_grads(monkeypatch, tactic, y, inputs, dy):
+    monkeypatch.setenv("SSPROP_TACTIC", tactic)
+    return torch.autograd.grad(y, inputs, dy, retain_graph=True)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(),
@@ -76,6 +95,57 @@ class TestCuda:
         gx, gw, gb = torch.autograd.grad(y, (x, w, b), torch.randn_like(y))
         assert gx.shape == x.shape and gw.is_cuda
         assert torch.equal(gw, torch.zeros_like(w)) and torch.equal(gb, torch.zeros_like(b))
+
+    @pytest.mark.parametrize("precision", list(PRECISIONS))
+    def test_every_tactic_matches_the_oracle(self, monkeypatch, precision):
+        # Every kernel variant: each generated tile, gathered cuDNN and cuBLAS.
+        dtype, tf32, tol = PRECISIONS[precision]
+        torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = tf32
+        for stride, padding, dilation, groups, kernel in TACTIC_LAYERS:
+            x = torch.randn(4, 16, 11, 11, device="cuda", dtype=dtype, requires_grad=True)
+            w = torch.randn(32, 16 // groups, kernel, kernel, device="cuda", dtype=dtype,
+                            requires_grad=True)
+            b = torch.randn(32, device="cuda", dtype=dtype, requires_grad=True)
+            y = torch.ops.ssprop.conv2d(x, w, b, stride, padding, dilation, groups, 0.25)
+            dy = torch.randn_like(y)
+            want = conv_oracle(*(t.detach().double() for t in (x, w, b)), stride, padding,
+                               dilation, groups, dy.double(), conv_topk_mask(dy.double(), 0.25))
+            tactics = torch.ops.ssprop._conv2d_tactics(dy, x, w, [stride] * 2, [padding] * 2,
+                                                       [dilation] * 2, groups, 0.25, "topk",
+                                                       False)
+            assert "gathered-cudnn" in tactics and len(tactics) > 1
+            for tactic in tactics:
+                grads = _tactic_grads(monkeypatch, tactic, y, (x, w, b), dy)
+                for got, exp, name in zip(grads, want, ("dx", "dw", "db")):
+                    assert got.dtype == dtype
+                    _close(got, exp, f"{tactic} layer {stride, padding, dilation, groups, kernel} "
+                                     f"{name}", tol)
+
+    def test_tactic_choice_is_timed_once_and_persisted(self, monkeypatch):
+        monkeypatch.delenv("SSPROP_TACTIC", raising=False)
+        x = torch.randn(8, 24, 14, 14, device="cuda", requires_grad=True)
+        w = torch.randn(48, 24, 3, 3, device="cuda", requires_grad=True)
+        y = torch.ops.ssprop.conv2d(x, w, None, 1, 1, 1, 1, 0.3)
+        dy = torch.randn_like(y)
+        first = torch.autograd.grad(y, (x, w), dy, retain_graph=True)
+        second = torch.autograd.grad(y, (x, w), dy)
+        want = conv_oracle(x, w, None, 1, 1, 1, 1, dy, conv_topk_mask(dy, 0.3))
+        for a, b, exp in zip(first, second, want):
+            _close(a, exp)
+            assert torch.equal(a, b)
+        cache = os.environ.get("SSPROP_CACHE_DIR") or os.path.expanduser("~/.cache/ssprop")
+        lines = [line.split("\t") for f in glob.glob(os.path.join(cache, "timing", "*.txt"))
+                 for line in open(f).read().splitlines()[1:]]
+        assert any(t[1].startswith(("generated:", "gathered-cudnn")) for t in lines), lines
+
+    def test_unknown_forced_tactic_is_a_clear_error(self, monkeypatch):
+        monkeypatch.setenv("SSPROP_TACTIC", "generated:nope")
+        x = torch.randn(2, 8, 6, 6, device="cuda", requires_grad=True)
+        w = torch.randn(16, 8, 3, 3, device="cuda", requires_grad=True)
+        y = torch.ops.ssprop.conv2d(x, w, None, 1, 1, 1, 1, 0.5)
+        with pytest.raises(RuntimeError, match="SSPROP_TACTIC=generated:nope is not a candidate "
+                                               "for this layer; candidates: generated:"):
+            y.sum().backward()
 
     def test_keep_one_is_dense(self):
         x = torch.randn(2, 4, 9, 9, device="cuda", dtype=torch.float64, requires_grad=True)

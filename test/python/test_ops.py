@@ -109,6 +109,16 @@ def test_conv2d_gemm_tactic_selects_like_the_gathered_path(monkeypatch):
     assert int((grads["cublas"][1].abs().sum((1, 2, 3)) != 0).sum()) == k_of(0.25, 16)
 
 
+def test_conv2d_tactics_on_the_cpu():
+    def tactics(kernel, stride, groups=1):
+        x, w = torch.randn(2, 4, 6, 6), torch.randn(8, 4 // groups, kernel, kernel)
+        dy = torch.ops.ssprop.conv2d(x, w, None, stride, 0, 1, groups)
+        return torch.ops.ssprop._conv2d_tactics(dy, x, w, [stride] * 2, [0, 0], [1, 1], groups,
+                                                0.5, "topk", False)
+    assert tactics(1, 1) == ["gathered-cudnn", "cublas"]
+    assert tactics(1, 2) == tactics(3, 1) == tactics(1, 1, groups=2) == ["gathered-cudnn"]
+
+
 def test_conv2d_many_groups_uneven_selection():
     x = torch.randn(2, 8, 9, 9, dtype=torch.float64, requires_grad=True)
     w = torch.randn(32, 2, 3, 3, dtype=torch.float64, requires_grad=True)

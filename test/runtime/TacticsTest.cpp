@@ -152,4 +152,35 @@ TEST(Tactics, ForeignOrDamagedTimingFileIsIgnoredAndReplaced) {
   EXPECT_EQ(header, "ssprop-timing-v1");
 }
 
+TEST(Tactics, WithoutTf32F32LayersGetOnlyExactTiles) {
+  ConvLayerSpec spec;
+  spec.inputShape = {8, 16, 8, 8};
+  spec.weightShape = {32, 16, 3, 3};
+  std::vector<std::string> exact = getTacticCandidates(spec, false);
+  EXPECT_EQ(exact.size(), getSimtTileConfigs().size() + 1);
+  for (const TileConfig &tile : getSimtTileConfigs())
+    EXPECT_NE(std::find(exact.begin(), exact.end(),
+                        "generated:" + tile.getName()),
+              exact.end());
+  // f16 has no exact-f32 alternative: its tensor-core tiles stay.
+  spec.dtype = ElementType::f16;
+  EXPECT_EQ(getTacticCandidates(spec, false), getTacticCandidates(spec, true));
+}
+
+TEST(Tactics, GroupedOneByOneIsNotAPlainGemm) {
+  ConvLayerSpec spec;
+  spec.inputShape = {8, 16, 8, 8};
+  spec.weightShape = {32, 8, 1, 1};
+  spec.groups = 2;
+  EXPECT_EQ(getTacticCandidates(spec).back(), "gathered-cudnn");
+}
+
+TEST(Tactics, ForcedTacticIsReturnedOnlyWhenSet) {
+  ::unsetenv("SSPROP_TACTIC");
+  EXPECT_EQ(getForcedTactic(kCandidates), std::nullopt);
+  ::setenv("SSPROP_TACTIC", "gathered-cudnn", 1);
+  EXPECT_EQ(getForcedTactic(kCandidates), "gathered-cudnn");
+  ::unsetenv("SSPROP_TACTIC");
+}
+
 } // namespace

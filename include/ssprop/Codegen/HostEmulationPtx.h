@@ -1,4 +1,4 @@
-//===- HostEmulationPtx.h - host twins of the prelude's inline PTX -*- C++ -*-===//
+//===- HostEmulationPtx.h - host twins of the inline PTX --------*- C++ -*-===//
 //
 // Included by HostEmulation.h. The prelude (lib/Codegen/Prelude.cuh) keeps all
 // of its inline PTX in small wrappers; under the host emulation each wrapper

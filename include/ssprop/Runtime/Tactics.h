@@ -42,8 +42,15 @@ struct DeviceIdentity {
 /// The candidates for a convolution layer: the generated kernels with each
 /// tile configuration (`generated:64x64x16_4x4`, ...), the gathered-cuDNN
 /// path, and cuBLAS where the layer is a plain GEMM (1x1, stride 1, no
-/// padding).
-std::vector<std::string> getTacticCandidates(const ConvLayerSpec &spec);
+/// padding, one group). Without `allowTf32` (PyTorch's
+/// torch.backends.cudnn.allow_tf32), f32 layers get no tensor-core tiles.
+std::vector<std::string> getTacticCandidates(const ConvLayerSpec &spec,
+                                             bool allowTf32 = true);
+
+/// SSPROP_TACTIC when set, which must then be one of `candidates` (else a
+/// TacticError listing them); std::nullopt when unset.
+std::optional<std::string>
+getForcedTactic(const std::vector<std::string> &candidates);
 
 /// The timing cache's file name for `device` (a SHA-256 of every field and
 /// the ssprop version).
