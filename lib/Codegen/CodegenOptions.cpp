@@ -25,7 +25,8 @@ std::string TileConfig::getName() const {
   if (kind == TileKind::tensorCore)
     return "tc" + str(bm) + "x" + str(bn) + "_w" + str(getNumThreads() / 32) +
            "s" + str(stages);
-  return str(bm) + "x" + str(bn) + "x" + str(bk) + "_" + str(tm) + "x" + str(tn);
+  return str(bm) + "x" + str(bn) + "x" + str(bk) + "_" + str(tm) + "x" +
+         str(tn);
 }
 
 int TileConfig::getSharedBytes() const {
@@ -36,9 +37,8 @@ int TileConfig::getSharedBytes() const {
 }
 
 bool TileConfig::operator==(const TileConfig &other) const {
-  return bm == other.bm && bn == other.bn && bk == other.bk &&
-         tm == other.tm && tn == other.tn && kind == other.kind &&
-         stages == other.stages;
+  return bm == other.bm && bn == other.bn && bk == other.bk && tm == other.tm &&
+         tn == other.tn && kind == other.kind && stages == other.stages;
 }
 
 const std::vector<TileConfig> &getSimtTileConfigs() {
@@ -76,7 +76,8 @@ const TileConfig &getDefaultTileConfig() {
 }
 
 std::optional<TileConfig> parseTileConfig(const std::string &name) {
-  for (const auto *configs : {&getSimtTileConfigs(), &getTensorCoreTileConfigs()})
+  for (const auto *configs :
+       {&getSimtTileConfigs(), &getTensorCoreTileConfigs()})
     for (const TileConfig &config : *configs)
       if (config.getName() == name)
         return config;

@@ -324,13 +324,13 @@ private:
     int64_t rows = indices ? bucket : conv.outChannels;
     int64_t inner = weight[1] * weight[2] * weight[3];
     ElementType type = *getElementType(op, op.getInput().getType());
-    auto [splits, kPerSplit] = codegen::chooseWgradSplit(
-        conv, rows, options.wgradTile, type, options);
+    auto [splits, kPerSplit] =
+        codegen::chooseWgradSplit(conv, rows, options.wgradTile, type, options);
     int partials = addBuffer(BufferSpec::Role::Temporary, -1, ElementType::f32,
                              splits * rows * inner, "wgrad_partials");
-    codegen::WgradKernelSpec spec{
-        type, conv, options.wgradTile,
-        bool(indices), bucket, splits, kPerSplit, options.arch};
+    codegen::WgradKernelSpec spec{type,          conv,        options.wgradTile,
+                                  bool(indices), bucket,      splits,
+                                  kPerSplit,     options.arch};
     launch(codegen::emitWgradKernel(spec),
            {buf(bufferOf(op.getInput())), buf(bufferOf(op.getGradOutput())),
             buf(bufferOf(indices)), i32(numKept(indices)), buf(partials)});

@@ -219,8 +219,10 @@ KernelBuilder startGemmKernel(const char *kind, const char *description,
       .constant("K_BUCKET", kBucket);
   // The GEMM engine (Prelude.cuh) the body runs as Gemm::run<...>(...).
   if (tile.kind == TileKind::simt) {
-    builder.constant("TM", tile.tm).constant("TN", tile.tn).typedefName(
-        "Gemm", "ssprop_rt::SimtGemm<T, BM, BN, BK, TM, TN, THREADS>");
+    builder.constant("TM", tile.tm)
+        .constant("TN", tile.tn)
+        .typedefName("Gemm",
+                     "ssprop_rt::SimtGemm<T, BM, BN, BK, TM, TN, THREADS>");
   } else {
     builder.constant("WM", tile.tm)
         .constant("WN", tile.tn)
@@ -526,11 +528,9 @@ EmittedKernel emitScatterKernel(const ScatterKernelSpec &spec) {
                        threads);
 }
 
-std::pair<int64_t, int64_t> chooseWgradSplit(const ConvShape &conv,
-                                             int64_t rows,
-                                             const TileConfig &tile,
-                                             ElementType type,
-                                             const CodegenOptions &options) {
+std::pair<int64_t, int64_t>
+chooseWgradSplit(const ConvShape &conv, int64_t rows, const TileConfig &tile,
+                 ElementType type, const CodegenOptions &options) {
   const int64_t kStep = tile.getKStep(type);
   int64_t kdim = conv.n * conv.outHeight * conv.outWidth;
   int64_t ncol = conv.inChannels / conv.groups * conv.kernelHeight *

@@ -99,11 +99,9 @@ struct WgradKernelSpec {
   Arch arch;
 };
 /// Split-K factor and K per split for a wgrad of `conv` with `rows` rows.
-std::pair<int64_t, int64_t> chooseWgradSplit(const ConvShape &conv,
-                                             int64_t rows,
-                                             const TileConfig &tile,
-                                             ElementType type,
-                                             const CodegenOptions &options);
+std::pair<int64_t, int64_t>
+chooseWgradSplit(const ConvShape &conv, int64_t rows, const TileConfig &tile,
+                 ElementType type, const CodegenOptions &options);
 EmittedKernel emitWgradKernel(const WgradKernelSpec &spec);
 
 /// Input gradient as an implicit GEMM over the kept channels of each group.

@@ -35,7 +35,9 @@ SSPROP_DEVICE uint32_t raw_bits(__half v) { return __half_as_ushort(v); }
 #if defined(SSPROP_USE_BF16) || !defined(__CUDACC__)
 SSPROP_DEVICE float load(const __nv_bfloat16 *p) { return __bfloat162float(*p); }
 SSPROP_DEVICE void store(__nv_bfloat16 *p, float v) { *p = __float2bfloat16_rn(v); }
-SSPROP_DEVICE uint32_t raw_bits(__nv_bfloat16 v) { return __bfloat16_as_ushort(v); }
+SSPROP_DEVICE uint32_t raw_bits(__nv_bfloat16 v) {
+  return __bfloat16_as_ushort(v);
+}
 #endif
 
 // --- reductions ----------------------------------------------------------------
@@ -184,8 +186,9 @@ struct SimtGemm {
 
   template <bool A_K_FASTEST, bool B_K_FASTEST, class AddrA, class AddrB,
             class Write>
-  SSPROP_DEVICE static void run(int kBegin, int kEnd, const T *, const AddrA &addrA,
-                                const T *, const AddrB &addrB, const Write &write) {
+  SSPROP_DEVICE static void run(int kBegin, int kEnd, const T *,
+                                const AddrA &addrA, const T *,
+                                const AddrB &addrB, const Write &write) {
     __shared__ float As[BK][BM];
     __shared__ float Bs[BK][BN];
     const int tx = threadIdx.x % (BN / TN), ty = threadIdx.x / (BN / TN);
@@ -222,11 +225,12 @@ SSPROP_DEVICE uint32_t to_tf32(float v) {
 }
 
 // d += A * B for one warp-wide m16n8 tile, d and c the same registers: the
-// wrapper NAME of the PTX SHAPE_AND_TYPES, with host twin ssprop::emu::ptx::HOST.
+// wrapper NAME of the PTX SHAPE_AND_TYPES, with host twin
+// ssprop::emu::ptx::HOST.
 #if defined(__CUDACC__)
-#define SSPROP_MMA_M16N8(NAME, SHAPE_AND_TYPES, HOST)                           \
-  SSPROP_DEVICE void NAME(float (&d)[4], const uint32_t (&a)[4],               \
-                          const uint32_t (&b)[2]) {                            \
+#define SSPROP_MMA_M16N8(NAME, SHAPE_AND_TYPES, HOST)                          \
+  SSPROP_DEVICE void NAME(float(&d)[4], const uint32_t(&a)[4],                 \
+                          const uint32_t(&b)[2]) {                             \
     asm volatile("mma.sync.aligned." SHAPE_AND_TYPES                           \
                  " {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"      \
                  : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])              \
@@ -234,9 +238,9 @@ SSPROP_DEVICE uint32_t to_tf32(float v) {
                    "r"(b[1]));                                                 \
   }
 #else
-#define SSPROP_MMA_M16N8(NAME, SHAPE_AND_TYPES, HOST)                           \
-  SSPROP_DEVICE void NAME(float (&d)[4], const uint32_t (&a)[4],               \
-                          const uint32_t (&b)[2]) {                            \
+#define SSPROP_MMA_M16N8(NAME, SHAPE_AND_TYPES, HOST)                          \
+  SSPROP_DEVICE void NAME(float(&d)[4], const uint32_t(&a)[4],                 \
+                          const uint32_t(&b)[2]) {                             \
     ::ssprop::emu::ptx::HOST(d, a, b);                                         \
   }
 #endif
@@ -255,11 +259,12 @@ SSPROP_MMA_M16N8(mma_bf16_m16n8k16, "m16n8k16.row.col.f32.bf16.bf16.f32",
 // gets word l % 4 of row l / 4 of matrix j in r[j].
 SSPROP_DEVICE void ldmatrix_x4(uint32_t (&r)[4], const uint32_t *row) {
 #if defined(__CUDACC__)
-  asm volatile("{ .reg .u64 a; .reg .u32 s; cvta.to.shared.u64 a, %4;\n"
-               "  cvt.u32.u64 s, a;\n"
-               "  ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [s]; }"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "l"(row));
+  asm volatile(
+      "{ .reg .u64 a; .reg .u32 s; cvta.to.shared.u64 a, %4;\n"
+      "  cvt.u32.u64 s, a;\n"
+      "  ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [s]; }"
+      : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+      : "l"(row));
 #else
   ::ssprop::emu::ptx::ldmatrix_m8n8_x4(r, row);
 #endif
@@ -387,7 +392,8 @@ SSPROP_DEVICE void tc_warp_mma(const uint32_t (*As)[TC_ROW_WORDS],
 #pragma unroll
     for (int j = 0; j < WN / 8; j += 2) {
       uint32_t r[4];
-      ldmatrix_x4(r, &Bs[j * 8 + lane / 16 * 8 + lane % 8][ks + lane / 8 % 2 * 4]);
+      ldmatrix_x4(r,
+                  &Bs[j * 8 + lane / 16 * 8 + lane % 8][ks + lane / 8 % 2 * 4]);
       b[j][0] = Ops::operand(r[0]);
       b[j][1] = Ops::operand(r[1]);
       b[j + 1][0] = Ops::operand(r[2]);
@@ -406,14 +412,16 @@ SSPROP_DEVICE void tc_warp_mma(const uint32_t (*As)[TC_ROW_WORDS],
 template <class T, int BM, int BN, int BK, int WM, int WN, int STAGES,
           int THREADS>
 struct TensorCoreGemm {
-  static_assert(BK == TC_K_WORDS * TensorCoreOps<T>::PER_WORD, "64-byte K steps");
+  static_assert(BK == TC_K_WORDS * TensorCoreOps<T>::PER_WORD,
+                "64-byte K steps");
   static_assert(WM % 16 == 0 && WN % 16 == 0, "whole ldmatrix.x4 fragments");
-  static_assert((BM / WM) * (BN / WN) * 32 == THREADS, "one warp per warp tile");
+  static_assert((BM / WM) * (BN / WN) * 32 == THREADS,
+                "one warp per warp tile");
   static_assert(STAGES >= 2, "a pipeline needs two stages");
 
   template <int ROWS, bool K_FASTEST, class Addr>
-  SSPROP_DEVICE static void load(uint32_t (*tile)[TC_ROW_WORDS], int k0, int kEnd,
-                                 const Addr &addr, const T *any) {
+  SSPROP_DEVICE static void load(uint32_t (*tile)[TC_ROW_WORDS], int k0,
+                                 int kEnd, const Addr &addr, const T *any) {
     for (int e = threadIdx.x; e < ROWS * TC_K_WORDS; e += THREADS) {
       int row, word;
       tile_coords<ROWS, TC_K_WORDS, K_FASTEST>(e, row, word);
@@ -424,8 +432,9 @@ struct TensorCoreGemm {
 
   template <bool A_K_FASTEST, bool B_K_FASTEST, class AddrA, class AddrB,
             class Write>
-  SSPROP_DEVICE static void run(int kBegin, int kEnd, const T *a, const AddrA &addrA,
-                                const T *b, const AddrB &addrB, const Write &write) {
+  SSPROP_DEVICE static void run(int kBegin, int kEnd, const T *a,
+                                const AddrA &addrA, const T *b,
+                                const AddrB &addrB, const Write &write) {
     alignas(16) __shared__ uint32_t As[STAGES][BM][TC_ROW_WORDS];
     alignas(16) __shared__ uint32_t Bs[STAGES][BN][TC_ROW_WORDS];
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;

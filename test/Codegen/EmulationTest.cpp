@@ -48,8 +48,8 @@ const std::string &getEmulationHeaders() {
   static const std::string text = [] {
     std::string all;
     for (const char *name : {"HostEmulation.h", "HostEmulationPtx.h"}) {
-      std::ifstream in(std::string(SSPROP_SOURCE_DIR "/include/ssprop/Codegen/") +
-                       name);
+      std::ifstream in(
+          std::string(SSPROP_SOURCE_DIR "/include/ssprop/Codegen/") + name);
       all += std::string(std::istreambuf_iterator<char>(in), {});
     }
     return all;
@@ -352,11 +352,12 @@ TEST_P(Emulation, MatchesReference) {
       spec, args[1], args[2], dy, keptMask, dyH, dyW);
   // Reduction lengths: wgrad over (N, Ho, Wo), dgrad over (k_g, KH, KW).
   const int64_t taps = spec.weightShape[2] * spec.weightShape[3];
-  double weightTolerance = relativeTolerance(
-      spec.dtype, variant.tile, spec.inputShape[0] * dyH * dyW);
-  double inputTolerance = relativeTolerance(
-      spec.dtype, variant.tile, cout / spec.groups * taps);
-  double biasTolerance = relativeTolerance(spec.dtype, getSimtTileConfigs()[0], 1);
+  double weightTolerance = relativeTolerance(spec.dtype, variant.tile,
+                                             spec.inputShape[0] * dyH * dyW);
+  double inputTolerance =
+      relativeTolerance(spec.dtype, variant.tile, cout / spec.groups * taps);
+  double biasTolerance =
+      relativeTolerance(spec.dtype, getSimtTileConfigs()[0], 1);
   auto result = [&](int index) -> const std::vector<uint8_t> & {
     const BufferSpec *buffer = findBuffer(plan, BufferSpec::Role::Result, index);
     EXPECT_NE(buffer, nullptr) << "result " << index;
@@ -403,7 +404,8 @@ std::vector<Variant> getVariants() {
   // Tensor cores: every layer with the default tile in each element type,
   // the other tiles on the layers that stress the loaders and the pipeline
   // (several stages of K, ragged edges, groups).
-  for (ElementType type : {ElementType::f32, ElementType::f16, ElementType::bf16}) {
+  for (ElementType type :
+       {ElementType::f32, ElementType::f16, ElementType::bf16}) {
     for (const test::LayerCase &layer : test::getLayerCases())
       variants.push_back({layer.name, type, getDefaultTileConfig(), 0});
     for (const TileConfig &tile : getTensorCoreTileConfigs())
@@ -411,7 +413,8 @@ std::vector<Variant> getVariants() {
         for (const char *layer : {"wide_k72", "stride2_pad1", "groups3"})
           variants.push_back({layer, type, tile, 0});
   }
-  variants.push_back({"wide_k72", ElementType::bf16, getDefaultTileConfig(), 3});
+  variants.push_back(
+      {"wide_k72", ElementType::bf16, getDefaultTileConfig(), 3});
   return variants;
 }
 

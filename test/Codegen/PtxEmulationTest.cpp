@@ -74,13 +74,13 @@ void checkMma(MmaKind kind, int depth, int aElements, int bElements,
   for (int lane = 0; lane < 32; ++lane) {
     auto at = [&](auto &m, Pos p) { return m[p.row][p.col]; };
     for (int r = 0; r < 4; ++r)
-      fa[lane][r] = perRegA == 1
-                        ? pack(at(a, posA(lane, r)), 0)
-                        : pack(at(a, posA(lane, 2 * r)), at(a, posA(lane, 2 * r + 1)));
+      fa[lane][r] = perRegA == 1 ? pack(at(a, posA(lane, r)), 0)
+                                 : pack(at(a, posA(lane, 2 * r)),
+                                        at(a, posA(lane, 2 * r + 1)));
     for (int r = 0; r < 2; ++r)
-      fb[lane][r] = perRegB == 1
-                        ? pack(at(b, posB(lane, r)), 0)
-                        : pack(at(b, posB(lane, 2 * r)), at(b, posB(lane, 2 * r + 1)));
+      fb[lane][r] = perRegB == 1 ? pack(at(b, posB(lane, r)), 0)
+                                 : pack(at(b, posB(lane, 2 * r)),
+                                        at(b, posB(lane, 2 * r + 1)));
     for (int i = 0; i < 4; ++i)
       fc[lane][i] = at(c, accumulator(lane, i));
   }
@@ -120,7 +120,7 @@ TEST(PtxEmulation, MmaBf16M16n8k16FollowsTheFragmentTables) {
 TEST(PtxEmulation, MmaTf32IgnoresBitsBelowTf32) {
   uint32_t a[32][4] = {}, b[32][2] = {};
   float c[32][4] = {}, d[32][4];
-  a[0][0] = 0x3f800800u; // A[0][0] = 1 + 2^-12
+  a[0][0] = 0x3f800800u;     // A[0][0] = 1 + 2^-12
   b[0][0] = floatBits(3.0f); // B[0][0]
   runMma(MmaKind::tf32m16n8k8, a, b, c, d);
   EXPECT_EQ(d[0][0], 3.0f);
@@ -141,8 +141,7 @@ TEST(PtxEmulation, LdmatrixX4DistributesRowsByTheTable) {
   runLdmatrix(shared.data(), offsets, regs);
   for (int lane = 0; lane < 32; ++lane)
     for (int j = 0; j < 4; ++j)
-      EXPECT_EQ(regs[lane][j],
-                shared[offsets[8 * j + lane / 4] + lane % 4])
+      EXPECT_EQ(regs[lane][j], shared[offsets[8 * j + lane / 4] + lane % 4])
           << "lane " << lane << " register " << j;
   // Spot check against the A fragment: lane 5 (g = 1, t = 1), a2 = (1, 5).
   EXPECT_EQ(regs[5][2], shared[1 * stride + 5]);

@@ -1,4 +1,4 @@
-//===- PtxWrappers.h - the prelude's PTX wrappers, run on the host -*- C++ -*-===//
+//===- PtxWrappers.h - the prelude's PTX wrappers on the host ---*- C++ -*-===//
 //
 // Plain functions that launch one emulated warp calling one wrapper of
 // Prelude.cuh, so that PtxEmulationTest.cpp sees no CUDA names.

@@ -94,23 +94,23 @@ template <class ToFloat>
 inline void mmaM16n8k16(float (&d)[4], const std::uint32_t (&a)[4],
                         const std::uint32_t (&b)[2], ToFloat toFloat) {
   const std::uint32_t mine[6] = {a[0], a[1], a[2], a[3], b[0], b[1]};
-  warpExchange(mine, [&](const std::uint32_t (*lanes)[kExchangeWords],
-                         unsigned self) {
-    float am[16][16], bm[16][8];
-    for (unsigned lane = 0; lane < 32; ++lane) {
-      const unsigned group = lane >> 2, inGroup = lane % 4;
-      for (int i = 0; i < 8; ++i) { // a_i: register i / 2, half i % 2
-        const unsigned row = group + ((i < 2 || (i >= 4 && i < 6)) ? 0 : 8);
-        const unsigned col = inGroup * 2 + (i & 1) + (i >= 4 ? 8 : 0);
-        am[row][col] = toFloat(lanes[lane][i / 2], i % 2);
-      }
-      for (int i = 0; i < 4; ++i) { // b_i: register 4 + i / 2, half i % 2
-        const unsigned row = inGroup * 2 + (i & 1) + (i >= 2 ? 8 : 0);
-        bm[row][group] = toFloat(lanes[lane][4 + i / 2], i % 2);
-      }
-    }
-    accumulate(d, am, bm, self);
-  });
+  warpExchange(
+      mine, [&](const std::uint32_t(*lanes)[kExchangeWords], unsigned self) {
+        float am[16][16], bm[16][8];
+        for (unsigned lane = 0; lane < 32; ++lane) {
+          const unsigned group = lane >> 2, inGroup = lane % 4;
+          for (int i = 0; i < 8; ++i) { // a_i: register i / 2, half i % 2
+            const unsigned row = group + ((i < 2 || (i >= 4 && i < 6)) ? 0 : 8);
+            const unsigned col = inGroup * 2 + (i & 1) + (i >= 4 ? 8 : 0);
+            am[row][col] = toFloat(lanes[lane][i / 2], i % 2);
+          }
+          for (int i = 0; i < 4; ++i) { // b_i: register 4 + i / 2, half i % 2
+            const unsigned row = inGroup * 2 + (i & 1) + (i >= 2 ? 8 : 0);
+            bm[row][group] = toFloat(lanes[lane][4 + i / 2], i % 2);
+          }
+        }
+        accumulate(d, am, bm, self);
+      });
 }
 } // namespace detail
 
@@ -118,21 +118,23 @@ inline void mmaM16n8k16(float (&d)[4], const std::uint32_t (&a)[4],
 inline void mma_m16n8k8_tf32(float (&d)[4], const std::uint32_t (&a)[4],
                              const std::uint32_t (&b)[2]) {
   const std::uint32_t mine[6] = {a[0], a[1], a[2], a[3], b[0], b[1]};
-  detail::warpExchange(mine, [&](const std::uint32_t (*lanes)[detail::kExchangeWords],
-                                 unsigned self) {
-    float am[16][8], bm[8][8];
-    for (unsigned lane = 0; lane < 32; ++lane) {
-      const unsigned group = lane >> 2, inGroup = lane % 4;
-      for (int i = 0; i < 4; ++i) { // a0, a2: row groupID; a2, a3: col + 4
-        const unsigned row = group + (i % 2 ? 8 : 0);
-        const unsigned col = inGroup + (i >= 2 ? 4 : 0);
-        am[row][col] = detail::tf32Operand(lanes[lane][i]);
-      }
-      for (int i = 0; i < 2; ++i) // b0: row threadID_in_group, b1: + 4
-        bm[inGroup + 4 * i][group] = detail::tf32Operand(lanes[lane][4 + i]);
-    }
-    detail::accumulate(d, am, bm, self);
-  });
+  detail::warpExchange(
+      mine,
+      [&](const std::uint32_t(*lanes)[detail::kExchangeWords], unsigned self) {
+        float am[16][8], bm[8][8];
+        for (unsigned lane = 0; lane < 32; ++lane) {
+          const unsigned group = lane >> 2, inGroup = lane % 4;
+          for (int i = 0; i < 4; ++i) { // a0, a2: row groupID; a2, a3: col + 4
+            const unsigned row = group + (i % 2 ? 8 : 0);
+            const unsigned col = inGroup + (i >= 2 ? 4 : 0);
+            am[row][col] = detail::tf32Operand(lanes[lane][i]);
+          }
+          for (int i = 0; i < 2; ++i) // b0: row threadID_in_group, b1: + 4
+            bm[inGroup + 4 * i][group] =
+                detail::tf32Operand(lanes[lane][4 + i]);
+        }
+        detail::accumulate(d, am, bm, self);
+      });
 }
 
 /// mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 with d as c.
@@ -153,14 +155,15 @@ inline void mma_m16n8k16_bf16(float (&d)[4], const std::uint32_t (&a)[4],
 inline void ldmatrix_m8n8_x4(std::uint32_t (&regs)[4], const void *row) {
   std::uint32_t mine[2];
   std::memcpy(mine, &row, sizeof(row));
-  detail::warpExchange(mine, [&](const std::uint32_t (*lanes)[detail::kExchangeWords],
-                                 unsigned self) {
-    for (int j = 0; j < 4; ++j) {
-      const char *source;
-      std::memcpy(&source, lanes[8 * j + self / 4], sizeof(source));
-      std::memcpy(&regs[j], source + 4 * (self % 4), 4);
-    }
-  });
+  detail::warpExchange(
+      mine,
+      [&](const std::uint32_t(*lanes)[detail::kExchangeWords], unsigned self) {
+        for (int j = 0; j < 4; ++j) {
+          const char *source;
+          std::memcpy(&source, lanes[8 * j + self / 4], sizeof(source));
+          std::memcpy(&regs[j], source + 4 * (self % 4), 4);
+        }
+      });
 }
 
 namespace detail {
@@ -193,7 +196,8 @@ inline AsyncQueue &asyncQueue() {
 /// bytes (at issue, as the source must not change until the copy completes)
 /// and zero-fills the rest up to cpSize.
 inline void cp_async(void *dst, const void *src, int cpSize, int srcSize) {
-  assert(cpSize <= 16 && srcSize <= cpSize && "cp.async copies 4, 8 or 16 bytes");
+  assert(cpSize <= 16 && srcSize <= cpSize &&
+         "cp.async copies 4, 8 or 16 bytes");
   detail::AsyncCopy copy{dst, cpSize, {}};
   std::memcpy(copy.bytes, src, srcSize);
   detail::asyncQueue().uncommitted.push_back(copy);
