@@ -16,7 +16,6 @@ timing), median of repeats, all in one run.
 import argparse
 import copy
 import csv
-import statistics
 import sys
 from pathlib import Path
 
@@ -25,7 +24,9 @@ import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "python"))
+sys.path.insert(0, str(ROOT / "tools" / "bench"))
 
+from ssprop_bench import time_ms  # noqa: E402
 from ssprop_train import models  # noqa: E402
 
 # (input channels, image size) of each model's data set.
@@ -44,19 +45,9 @@ def step_ms(model, name, batch, warmup, repeats):
         F.cross_entropy(model(x), y).backward()
         optimizer.step()
 
-    for _ in range(warmup):
-        step()
-    torch.cuda.synchronize()
     torch.cuda.reset_peak_memory_stats()
-    times = []
-    for _ in range(repeats):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        step()
-        end.record()
-        torch.cuda.synchronize()
-        times.append(start.elapsed_time(end))
-    return statistics.median(times), torch.cuda.max_memory_allocated() / 2**20
+    ms = time_ms(step, warmup, repeats)
+    return ms, torch.cuda.max_memory_allocated() / 2**20
 
 
 def bench_model(name, args):
