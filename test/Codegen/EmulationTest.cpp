@@ -401,18 +401,13 @@ std::vector<Variant> getVariants() {
   // Split-K partials summed by the scatter, dense and gathered.
   variants.push_back({"wide_k72", ElementType::f32, base, 3});
   variants.push_back({"dense_keep1", ElementType::f32, base, 2});
-  // Tensor cores: every layer with the default tile in each element type,
-  // the other tiles on the layers that stress the loaders and the pipeline
-  // (several stages of K, ragged edges, groups).
+  // Tensor cores: every tile on every layer in each element type (their
+  // fragment and pipeline index arithmetic differs per tile).
   for (ElementType type :
-       {ElementType::f32, ElementType::f16, ElementType::bf16}) {
-    for (const test::LayerCase &layer : test::getLayerCases())
-      variants.push_back({layer.name, type, getDefaultTileConfig(), 0});
+       {ElementType::f32, ElementType::f16, ElementType::bf16})
     for (const TileConfig &tile : getTensorCoreTileConfigs())
-      if (!(tile == getDefaultTileConfig()))
-        for (const char *layer : {"wide_k72", "stride2_pad1", "groups3"})
-          variants.push_back({layer, type, tile, 0});
-  }
+      for (const test::LayerCase &layer : test::getLayerCases())
+        variants.push_back({layer.name, type, tile, 0});
   variants.push_back(
       {"wide_k72", ElementType::bf16, getDefaultTileConfig(), 3});
   return variants;
