@@ -4,8 +4,6 @@
 
 #include "ssprop/Runtime/Driver.h"
 
-#include <cstring>
-
 namespace ssprop {
 
 std::string getLayerKey(const ConvLayerSpec &spec,
@@ -25,10 +23,9 @@ std::string getLayerKey(const ConvLayerSpec &spec,
       add(value);
   add(spec.groups);
   add(static_cast<int64_t>(spec.dtype));
-  int64_t keepBits;
-  static_assert(sizeof(keepBits) == sizeof(spec.keep));
-  std::memcpy(&keepBits, &spec.keep, sizeof(keepBits)); // exact, not rounded
-  add(keepBits);
+  // k, not keep: a schedule that moves keep every step must not compile a
+  // plan per value.
+  add(getNumKept(spec));
   add(static_cast<int64_t>(spec.select));
   add(spec.weightOnly);
   add(spec.needInputGrad);

@@ -15,6 +15,8 @@
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <sstream>
 
@@ -103,6 +105,11 @@ std::string print(ModuleOp module) {
 }
 
 } // namespace
+
+int64_t getNumKept(const ConvLayerSpec &spec) {
+  auto kept = static_cast<int64_t>(std::floor(spec.keep * spec.weightShape[0]));
+  return std::max<int64_t>(kept, 1);
+}
 
 std::string buildConvBackwardIR(const ConvLayerSpec &spec) {
   const auto &x = spec.inputShape;

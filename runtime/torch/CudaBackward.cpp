@@ -258,6 +258,21 @@ TacticSelector &getTacticSelector(int deviceIndex,
   return *selector;
 }
 
+/// The timing cache's key: the layer with its kept count rounded up to a
+/// multiple of 32, as timings within such a bucket are alike and a moving
+/// keep must not re-time every k, and whether TF32 tiles competed.
+std::string getTacticKey(const ConvLayerSpec &spec,
+                         const CodegenOptions &options, bool allowTf32) {
+  constexpr int kKeptGranularity = 32;
+  const int channels = static_cast<int>(spec.weightShape[0]);
+  const int bucket = getKeptBucket(static_cast<int>(getNumKept(spec)),
+                                   channels, kKeptGranularity);
+  ConvLayerSpec layer = spec;
+  layer.keep = 1.0;
+  return getLayerKey(layer, options) + "|k" + std::to_string(bucket) +
+         (allowTf32 ? "|tf32" : "|exact-f32");
+}
+
 /// The tactic for the layer: SSPROP_TACTIC, the timing cache's choice, or
 /// the fastest candidate timed now. Timing synchronises, which a stream
 /// being captured into a CUDA graph forbids: there the generated kernels
@@ -271,8 +286,7 @@ std::string chooseTactic(const ConvBackwardArgs &args,
   if (c10::cuda::currentStreamCaptureStatusMayInitCtx() !=
       c10::cuda::CaptureStatus::None)
     return getForcedTactic(candidates).value_or(candidates.front());
-  const std::string key = getLayerKey(spec, options) +
-                          (allowTf32 ? "|tf32" : "|exact-f32");
+  const std::string key = getTacticKey(spec, options, allowTf32);
   bool compiled = false;
   return getTacticSelector(at::cuda::current_device(), device)
       .choose(key, candidates, [&](const std::string &tactic) {

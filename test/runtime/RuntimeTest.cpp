@@ -308,6 +308,20 @@ TEST(Jit, ConcurrentLayerRequestsCompileOnce) {
   EXPECT_EQ(layer->cubins.size(), layer->plan.kernels.size());
 }
 
+TEST(Jit, KeepsWithTheSameKeptCountShareOneLayer) {
+  // A by-iteration schedule moves keep every step; k moves far less often.
+  FakeCompiler compiler;
+  Jit jit(KernelCache::Options{}, compiler.get());
+  ConvLayerSpec spec = baseLayer(); // 64 output channels
+  spec.keep = 0.5;                  // k = 32
+  auto first = jit.getLayer(spec, CodegenOptions());
+  spec.keep = 0.51; // k = floor(32.64) = 32
+  EXPECT_EQ(jit.getLayer(spec, CodegenOptions()), first);
+  EXPECT_EQ(jit.getLayerHits(), 1);
+  spec.keep = 0.52; // k = floor(33.28) = 33
+  EXPECT_NE(jit.getLayer(spec, CodegenOptions()), first);
+}
+
 TEST(Jit, CompileErrorsCarryTheDiagnostics) {
   Jit jit(KernelCache::Options{}, FakeCompiler().get());
   ConvLayerSpec spec = baseLayer();

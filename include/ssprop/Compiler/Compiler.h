@@ -48,6 +48,11 @@ struct CompileResult {
   bool ok() const { return error.empty(); }
 };
 
+/// k = max(floor(keep * Cout), 1): the kept channels, as the lowering
+/// computes them (SparsityAttr::getNumKept). Everything compiled for a layer
+/// depends on keep only through k.
+int64_t getNumKept(const ConvLayerSpec &spec);
+
 /// The `ssprop.conv2d_backward` IR of a layer, as text.
 std::string buildConvBackwardIR(const ConvLayerSpec &spec);
 
