@@ -41,15 +41,10 @@ def conv_backward_flops(batch: int, out_hw: Tuple[int, int], cout: int, cin_per_
 def linear_backward_flops(rows: int, out_features: int, in_features: int, k: int,
                           needs_input_grad: bool, needs_weight_grad: bool = True,
                           weight_only: bool = False) -> Tuple[float, float]:
-    per_feature = 2.0 * rows * in_features
-    dense = actual = 0.0
-    if needs_weight_grad:
-        dense += per_feature * out_features
-        actual += per_feature * k
-    if needs_input_grad:
-        dense += per_feature * out_features
-        actual += per_feature * (out_features if weight_only else k)
-    return dense, actual
+    """(dense, actual) backward FLOPs of one linear call: a 1x1 convolution
+    over ``rows`` positions."""
+    return conv_backward_flops(rows, (1, 1), out_features, in_features, (1, 1), k,
+                               needs_input_grad, needs_weight_grad, weight_only)
 
 
 class DenseFlopCounter:

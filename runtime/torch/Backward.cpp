@@ -433,56 +433,49 @@ namespace {
 std::mutex statsMutex;
 double denseFlops = 0, actualFlops = 0;
 
-} // namespace
-
-void addBackwardFlops(double dense, double actual) {
+/// Adds one backward call to the statistics: `perChannel` FLOPs per output
+/// channel for each of wgrad and dgrad, over all `channels` (dense) or the
+/// `kept` ones (ssProp; dgrad stays dense when weight-only).
+void countBackwardFlops(double perChannel, int64_t channels, double keep,
+                        bool weightOnly, std::array<bool, 3> mask) {
+  const double all = static_cast<double>(channels);
+  const double kept = static_cast<double>(keptChannels(keep, channels));
+  double dense = 0, actual = 0;
+  if (mask[1]) {
+    dense += perChannel * all;
+    actual += perChannel * kept;
+  }
+  if (mask[0]) {
+    dense += perChannel * all;
+    actual += perChannel * (weightOnly ? all : kept);
+  }
   std::lock_guard<std::mutex> lock(statsMutex);
   denseFlops += dense;
   actualFlops += actual;
 }
 
-void convBackwardFlops(const ConvBackwardArgs &a, double &dense,
-                       double &actual) {
+} // namespace
+
+void countConvBackwardFlops(const ConvBackwardArgs &a) {
   const at::Tensor &dy = a.gradOutput, &w = a.weight;
-  const double cout = static_cast<double>(w.size(0));
-  const double k = static_cast<double>(keptChannels(a.keep, w.size(0)));
-  // 2 * N * Ho * Wo * Cin/g * KH * KW per output channel, for wgrad and dgrad.
+  // 2 * N * Ho * Wo * Cin/g * KH * KW per output channel.
   const double perChannel = 2.0 * static_cast<double>(dy.size(0)) *
                             static_cast<double>(dy.size(2)) *
                             static_cast<double>(dy.size(3)) *
                             static_cast<double>(w.size(1)) *
                             static_cast<double>(w.size(2)) *
                             static_cast<double>(w.size(3));
-  dense = actual = 0;
-  if (a.outputMask[1]) {
-    dense += perChannel * cout;
-    actual += perChannel * k;
-  }
-  if (a.outputMask[0]) {
-    dense += perChannel * cout;
-    actual += perChannel * (a.weightOnly ? cout : k);
-  }
+  countBackwardFlops(perChannel, w.size(0), a.keep, a.weightOnly, a.outputMask);
 }
 
-void linearBackwardFlops(const at::Tensor &dy, const at::Tensor &input,
-                         const at::Tensor &w, double keep, bool weightOnly,
-                         std::array<bool, 3> mask, double &dense,
-                         double &actual) {
-  (void)input;
-  const double out = static_cast<double>(w.size(0));
-  const double k = static_cast<double>(keptChannels(keep, w.size(0)));
+void countLinearBackwardFlops(const at::Tensor &dy, const at::Tensor &w,
+                              double keep, bool weightOnly,
+                              std::array<bool, 3> mask) {
+  // 2 * rows * in_features per output feature.
   const double rows =
       w.size(0) == 0 ? 0.0 : static_cast<double>(dy.numel() / w.size(0));
-  const double perFeature = 2.0 * rows * static_cast<double>(w.size(1));
-  dense = actual = 0;
-  if (mask[1]) {
-    dense += perFeature * out;
-    actual += perFeature * k;
-  }
-  if (mask[0]) {
-    dense += perFeature * out;
-    actual += perFeature * (weightOnly ? out : k);
-  }
+  countBackwardFlops(2.0 * rows * static_cast<double>(w.size(1)), w.size(0),
+                     keep, weightOnly, mask);
 }
 
 } // namespace ssprop::torch_bridge

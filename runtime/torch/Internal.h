@@ -65,13 +65,11 @@ linearBackwardGathered(const at::Tensor &gradOutput, const at::Tensor &input,
                        const std::string &select, bool weightOnly,
                        std::array<bool, 3> outputMask);
 
-/// FLOP accounting of one backward call.
-void addBackwardFlops(double dense, double actual);
-void convBackwardFlops(const ConvBackwardArgs &args, double &dense, double &actual);
-void linearBackwardFlops(const at::Tensor &gradOutput, const at::Tensor &input,
-                         const at::Tensor &weight, double keep, bool weightOnly,
-                         std::array<bool, 3> outputMask, double &dense,
-                         double &actual);
+/// Adds one backward call's dense and actual FLOPs to the statistics.
+void countConvBackwardFlops(const ConvBackwardArgs &args);
+void countLinearBackwardFlops(const at::Tensor &gradOutput,
+                              const at::Tensor &weight, double keep,
+                              bool weightOnly, std::array<bool, 3> outputMask);
 
 } // namespace ssprop::torch_bridge
 

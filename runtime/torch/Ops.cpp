@@ -249,17 +249,11 @@ ConvBackwardArgs makeConvBackwardArgs(
   return args;
 }
 
-void countConv(const ConvBackwardArgs &args) {
-  double dense = 0, actual = 0;
-  convBackwardFlops(args, dense, actual);
-  addBackwardFlops(dense, actual);
-}
-
 /// Runs `backend`, then finishes and counts its gradients.
 Tensor3 runConvBackward(const ConvBackwardArgs &args,
                         Tensor3 (*backend)(const ConvBackwardArgs &)) {
   Tensor3 grads = finishConvBackward(backend(args), args);
-  countConv(args);
+  countConvBackwardFlops(args);
   return grads;
 }
 
@@ -342,10 +336,7 @@ Tensor3 linearBackwardGeneric(const at::Tensor &gradOutput,
   auto [gx, gw, gb] =
       linearBackwardGathered(gradOutput, input, weight, hasBias, keep,
                              std::string(select), weightOnly, outputMask);
-  double dense = 0, actual = 0;
-  linearBackwardFlops(gradOutput, input, weight, keep, weightOnly, outputMask,
-                      dense, actual);
-  addBackwardFlops(dense, actual);
+  countLinearBackwardFlops(gradOutput, weight, keep, weightOnly, outputMask);
   return {matchLayout(gx, input), matchLayout(gw, weight),
           gb.defined() ? gb.contiguous() : gb};
 }
