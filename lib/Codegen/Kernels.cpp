@@ -176,6 +176,12 @@ unsigned ceilDiv(int64_t a, int64_t b) {
   return static_cast<unsigned>((a + b - 1) / b);
 }
 
+/// Threads of a single-block kernel with one thread per item: whole warps,
+/// at most 1024.
+int singleBlockThreads(int64_t items) {
+  return static_cast<int>(std::min<int64_t>(1024, ceilDiv(items, 32) * 32));
+}
+
 /// Adds the geometry constants shared by the GEMM kernels.
 void addConvConstants(KernelBuilder &builder, const ConvShape &c) {
   builder.constant("N", c.n)
@@ -468,8 +474,7 @@ EmittedKernel emitReduceKernel(const ReduceKernelSpec &spec) {
 
 EmittedKernel emitSelectKernel(const SelectKernelSpec &spec) {
   assert(spec.channels <= kMaxSelectChannels && "checked by the emitter");
-  int threads = static_cast<int>(
-      std::min<int64_t>(1024, (spec.channels + 31) / 32 * 32));
+  int threads = singleBlockThreads(spec.channels);
   KernelBuilder builder(
       "select", spec.random ? "k random channels, ascending"
                             : "the k channels with the largest scores, ascending",
@@ -487,8 +492,7 @@ EmittedKernel emitSelectKernel(const SelectKernelSpec &spec) {
 }
 
 EmittedKernel emitGroupOffsetsKernel(const GroupOffsetsKernelSpec &spec) {
-  int threads = static_cast<int>(
-      std::min<int64_t>(1024, (spec.groups + 1 + 31) / 32 * 32));
+  int threads = singleBlockThreads(spec.groups + 1);
   KernelBuilder builder("group_offsets",
                         "where each group's kept channels start", spec.arch);
   builder.nameTag("g" + std::to_string(spec.groups))

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "python"))
 sys.path.insert(0, str(ROOT / "tools" / "bench"))
 
 from ssprop_bench import time_ms  # noqa: E402
-from ssprop_train import models  # noqa: E402
+from ssprop_train import bridge, models  # noqa: E402
 
 # (input channels, image size) of each model's data set.
 INPUTS = {"resnet18": (3, 32), "cnn": (1, 28)}
@@ -59,7 +59,7 @@ def bench_model(name, args):
     sparse = ssprop.convert(copy.deepcopy(dense))
     for keep in sorted(set(args.keep) | {0.2, 1.0}, reverse=True):
         for layer in sparse.modules():
-            if isinstance(layer, (ssprop.nn.Conv2d, ssprop.nn.Linear)):
+            if bridge.is_ssprop_layer(layer):
                 layer.keep = keep
         results[f"ssprop@{keep:g}"] = step_ms(sparse, *timing)
     headline = (results["ssprop@0.2"][0] + results["ssprop@1"][0]) / 2
