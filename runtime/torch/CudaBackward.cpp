@@ -166,26 +166,31 @@ Tensor3 runGenerated(const ConvBackwardArgs &args, const ConvLayerSpec &spec,
   return {gradInput, args.outputMask[1] ? gradWeight : at::Tensor(), gradBias};
 }
 
-/// The tile of a `generated:<tile>` tactic; std::nullopt for the others.
-std::optional<TileConfig> parseGeneratedTactic(const std::string &tactic) {
+/// `options` with the tile of a `generated:<tile>` tactic; std::nullopt for
+/// the other tactics.
+std::optional<CodegenOptions> getGeneratedOptions(const std::string &tactic,
+                                                  CodegenOptions options) {
   const std::string prefix = "generated:";
   if (tactic.compare(0, prefix.size(), prefix) != 0)
     return std::nullopt;
-  return parseTileConfig(tactic.substr(prefix.size()));
+  std::optional<TileConfig> tile = parseTileConfig(tactic.substr(prefix.size()));
+  if (!tile)
+    return std::nullopt;
+  options.dgradTile = options.wgradTile = *tile;
+  return options;
 }
 
 /// Runs one of getTacticCandidates()' tactics.
 Tensor3 runTactic(const std::string &tactic, const ConvBackwardArgs &args,
-                  const ConvLayerSpec &spec, CodegenOptions options,
+                  const ConvLayerSpec &spec, const CodegenOptions &options,
                   SeedSource seed) {
   if (tactic == "gathered-cudnn")
     return convBackwardGathered(args);
   if (tactic == "cublas")
     return convBackwardGemm(args);
-  std::optional<TileConfig> tile = parseGeneratedTactic(tactic);
-  TORCH_INTERNAL_ASSERT(tile, "ssprop: unknown tactic ", tactic);
-  options.dgradTile = options.wgradTile = *tile;
-  return runGenerated(args, spec, options, seed);
+  std::optional<CodegenOptions> generated = getGeneratedOptions(tactic, options);
+  TORCH_INTERNAL_ASSERT(generated, "ssprop: unknown tactic ", tactic);
+  return runGenerated(args, spec, *generated, seed);
 }
 
 /// Median milliseconds of `tactic` on the current stream, after a warm-up
@@ -221,16 +226,14 @@ void compileGeneratedTactics(const std::vector<std::string> &candidates,
                              const CodegenOptions &options) {
   std::vector<std::future<void>> compiles;
   for (const std::string &tactic : candidates)
-    if (std::optional<TileConfig> tile = parseGeneratedTactic(tactic)) {
-      CodegenOptions tileOptions = options;
-      tileOptions.dgradTile = tileOptions.wgradTile = *tile;
-      compiles.push_back(std::async(std::launch::async, [&spec, tileOptions] {
+    if (std::optional<CodegenOptions> generated =
+            getGeneratedOptions(tactic, options))
+      compiles.push_back(std::async(std::launch::async, [&spec, generated] {
         try {
-          Jit::getGlobal().getLayer(spec, tileOptions);
+          Jit::getGlobal().getLayer(spec, *generated);
         } catch (const std::exception &) {
         }
       }));
-    }
   for (std::future<void> &compile : compiles)
     compile.wait();
 }
