@@ -28,3 +28,12 @@ macro(ssprop_link_llvm_statically)
     endif()
   endforeach()
 endmacro()
+
+# Gives the targets of the calling directory (and its subdirectories) MLIR's
+# and LLVM's include paths and definitions, and the generated ODS headers.
+# Only the compiler's directories call it.
+macro(ssprop_use_mlir)
+  include_directories(SYSTEM ${LLVM_INCLUDE_DIRS} ${MLIR_INCLUDE_DIRS})
+  include_directories(${PROJECT_BINARY_DIR}/include)
+  add_definitions(${LLVM_DEFINITIONS})
+endmacro()

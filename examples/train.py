@@ -119,9 +119,8 @@ def train(a: argparse.Namespace, rank: int = 0, world: int = 1) -> list:
 
     net = model
     if world > 1:
-        from ssprop_train import distributed as dist_util
         if a.mode == "ssprop" and a.sync_scores:
-            dist_util.sync_scores(model, seed=a.seed)
+            bridge.require().distributed(model)
         net = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None)
 
@@ -140,8 +139,6 @@ def train(a: argparse.Namespace, rank: int = 0, world: int = 1) -> list:
         cli.start_epoch(sched, epoch)
         keeps = []
         flops.start()
-        if world > 1:
-            dist_util.reset_stats()
         total_loss = torch.zeros((), dtype=torch.float64)
         seen = 0
         timer = Timer(cuda_sync=device.type == "cuda")
@@ -164,9 +161,6 @@ def train(a: argparse.Namespace, rank: int = 0, world: int = 1) -> list:
                 acc = (logits.argmax(1) == yb).float().mean().item()
                 bar.step(xb.shape[0], loss=lv, acc=acc, keep=keep)
         dense, actual = flops.take()
-        if a.mode == "ssprop" and world > 1 and a.sync_scores:
-            dd, aa = dist_util.take_stats()  # our score-sync backward, not the bridge's op
-            dense, actual = dense + dd, actual + aa
         seconds = timer.seconds
         train_loss = total_loss.item() / max(1, seen)
         if world > 1:

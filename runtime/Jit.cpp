@@ -3,6 +3,7 @@
 #include "ssprop/Runtime/Jit.h"
 
 #include "ssprop/Runtime/Driver.h"
+#include "ssprop/Runtime/PackedParams.h"
 
 namespace ssprop {
 
@@ -25,7 +26,7 @@ std::string getLayerKey(const ConvLayerSpec &spec,
   add(static_cast<int64_t>(spec.dtype));
   // k, not keep: a schedule that moves keep every step must not compile a
   // plan per value.
-  add(getNumKept(spec));
+  add(spec.getNumKept());
   add(static_cast<int64_t>(spec.select));
   add(spec.weightOnly);
   add(spec.needInputGrad);
@@ -36,13 +37,10 @@ std::string getLayerKey(const ConvLayerSpec &spec,
   return key;
 }
 
-Jit::Jit(KernelCache::Options cacheOptions, KernelCache::Compiler compiler)
-    : cache(std::move(cacheOptions), std::move(compiler)) {}
-
-Jit &Jit::getGlobal() {
-  static Jit jit(KernelCache::getOptionsFromEnvironment());
-  return jit;
-}
+Jit::Jit(KernelCache::Options cacheOptions, LayerCompiler layerCompiler,
+         KernelCache::Compiler kernelCompiler)
+    : layerCompiler(std::move(layerCompiler)),
+      cache(std::move(cacheOptions), std::move(kernelCompiler)) {}
 
 int64_t Jit::getLayerHits() const {
   std::lock_guard<std::mutex> lock(mutex);
@@ -55,7 +53,7 @@ Jit::getLayer(const ConvLayerSpec &spec, const CodegenOptions &options) {
   auto layer = layers.get(
       getLayerKey(spec, options),
       [&] {
-        CompileResult result = compileConvBackward(spec, options);
+        CompileResult result = layerCompiler(spec, options);
         if (!result.ok())
           throw CompileError("ssprop: cannot compile the layer:\n" +
                              result.error);

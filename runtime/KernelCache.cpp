@@ -1,10 +1,10 @@
 //===- KernelCache.cpp - compiled kernels in memory and on disk -----------===//
 //
 // Disk entries: `<dir>/kernels/<key>.cubin`, each holding a header line
-// `ssprop-cubin-v1 <sha256 of the cubin> <size>\n` and then the cubin. Writers
-// write a temporary file in the same directory, fsync it and rename it into
-// place, so readers see either nothing or a whole entry; a reader that finds
-// a bad header, size or checksum deletes the entry and recompiles. A hit
+// `ssprop-cubin-v1 <sha256 of the cubin> <size>\n` and then the cubin, written
+// atomically (AtomicFile.h): readers see either nothing or a whole entry. A
+// reader that finds a bad header, size or checksum deletes the entry and
+// recompiles. A hit
 // refreshes the file's modification time, which eviction uses as the LRU
 // order.
 //
@@ -12,6 +12,7 @@
 
 #include "ssprop/Runtime/KernelCache.h"
 
+#include "ssprop/Runtime/AtomicFile.h"
 #include "ssprop/Runtime/Nvrtc.h"
 #include "ssprop/Runtime/Sha256.h"
 
@@ -22,7 +23,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <random>
 #include <sstream>
 #include <vector>
 
@@ -52,31 +52,6 @@ std::string joinOptions(const std::vector<std::string> &options) {
   for (const std::string &option : options)
     joined += option + "\n";
   return joined;
-}
-
-/// Writes `data` to `path` and flushes it to the disk.
-bool writeDurably(const std::string &path, const std::string &data) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return false;
-  size_t written = 0;
-  while (written < data.size()) {
-    ssize_t n = ::write(fd, data.data() + written, data.size() - written);
-    if (n <= 0) {
-      ::close(fd);
-      return false;
-    }
-    written += static_cast<size_t>(n);
-  }
-  bool synced = ::fsync(fd) == 0;
-  return ::close(fd) == 0 && synced;
-}
-
-std::string getTemporarySuffix() {
-  static thread_local std::mt19937_64 rng(std::random_device{}());
-  std::ostringstream os;
-  os << ".tmp." << ::getpid() << "." << std::hex << rng();
-  return os.str();
 }
 
 } // namespace
@@ -220,15 +195,9 @@ void KernelCache::writeEntry(const std::string &key, const std::string &cubin) {
         << "\n"
         << cubin;
   std::string path = getEntryPath(key);
-  std::string temporary = path + getTemporarySuffix();
-  if (!writeDurably(temporary, entry.str())) {
-    std::error_code ignored;
-    fs::remove(temporary, ignored);
-    return disableDisk("cannot write " + temporary);
-  }
-  fs::rename(temporary, path, error);
-  if (error)
-    return disableDisk("cannot rename into " + path + ": " + error.message());
+  if (std::string failure = writeFileAtomically(path, entry.str());
+      !failure.empty())
+    return disableDisk(failure);
   evictToBound(path);
 }
 

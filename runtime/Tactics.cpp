@@ -2,17 +2,19 @@
 //
 // The timing cache is a text file, one choice per line:
 //   <layer key> \t <tactic> \t <milliseconds>
-// after a header line `ssprop-timing-v1`. It is rewritten whole through a
-// temporary file and a rename; an unreadable or foreign file is ignored (and
-// replaced at the next save).
+// after a header line `ssprop-timing-v1`. It is rewritten whole, atomically
+// (AtomicFile.h); an unreadable or foreign file is ignored (and replaced at
+// the next save).
 //
 //===----------------------------------------------------------------------===//
 
 #include "ssprop/Runtime/Tactics.h"
 
+#include "ssprop/Runtime/AtomicFile.h"
 #include "ssprop/Runtime/Sha256.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -20,30 +22,84 @@
 #include <limits>
 #include <sstream>
 
-#include <unistd.h>
-
 namespace fs = std::filesystem;
 
 namespace ssprop {
 namespace {
 constexpr const char *kHeader = "ssprop-timing-v1";
+
+/// The forced tactic and its generation; SSPROP_TACTIC is its first value.
+struct ForcedTactic {
+  std::mutex mutex;
+  std::string name;
+  std::atomic<uint64_t> generation{0};
+
+  ForcedTactic() {
+    if (const char *forced = std::getenv("SSPROP_TACTIC"))
+      name = forced;
+  }
+};
+
+ForcedTactic &getForced() {
+  static ForcedTactic forced;
+  return forced;
+}
+
+std::string joinNames(const std::vector<Tactic> &tactics) {
+  std::string names;
+  for (const Tactic &tactic : tactics)
+    names += (names.empty() ? "" : ", ") + tactic.getName();
+  return names;
+}
+
+/// The candidate called `name`, if any.
+std::optional<Tactic> findCandidate(const std::vector<Tactic> &candidates,
+                                    const std::string &name) {
+  for (const Tactic &candidate : candidates)
+    if (candidate.getName() == name)
+      return candidate;
+  return std::nullopt;
+}
+
 } // namespace
 
-std::vector<std::string> getTacticCandidates(const ConvLayerSpec &spec,
-                                             bool allowTf32) {
-  std::vector<std::string> candidates;
+std::vector<Tactic> getTacticCandidates(const ConvLayerSpec &spec,
+                                        bool allowTf32) {
+  std::vector<Tactic> candidates;
   for (const TileConfig &tile : getTileConfigs(spec.dtype))
     if (allowTf32 || spec.dtype != ElementType::f32 ||
         tile.kind == TileKind::simt)
-      candidates.push_back("generated:" + tile.getName());
-  candidates.push_back("gathered-cudnn");
-  bool plain = spec.groups == 1 && spec.weightShape[2] == 1 &&
-               spec.weightShape[3] == 1 &&
-               spec.stride == std::array<int64_t, 2>{1, 1} &&
-               spec.padding == std::array<int64_t, 2>{0, 0};
-  if (plain)
-    candidates.push_back("cublas");
+      candidates.push_back(Tactic::generated(tile));
+  candidates.push_back(Tactic::gathered());
+  if (isPlainGemm(spec.getGeometry()))
+    candidates.push_back(Tactic::gemm());
   return candidates;
+}
+
+std::string getForcedTacticName() {
+  ForcedTactic &forced = getForced();
+  std::lock_guard<std::mutex> lock(forced.mutex);
+  return forced.name;
+}
+
+void setForcedTacticName(const std::string &name) {
+  ForcedTactic &forced = getForced();
+  std::lock_guard<std::mutex> lock(forced.mutex);
+  forced.name = name;
+  ++forced.generation;
+}
+
+uint64_t getTacticSettingsGeneration() { return getForced().generation; }
+
+std::optional<Tactic> getForcedTactic(const std::vector<Tactic> &candidates) {
+  const std::string forced = getForcedTacticName();
+  if (forced.empty())
+    return std::nullopt;
+  if (std::optional<Tactic> tactic = findCandidate(candidates, forced))
+    return tactic;
+  throw TacticError("SSPROP_TACTIC=" + forced +
+                    " is not a candidate for this layer; candidates: " +
+                    joinNames(candidates));
 }
 
 std::string getTimingCacheKey(const DeviceIdentity &device) {
@@ -87,69 +143,67 @@ void TacticSelector::save() {
     return;
   std::error_code error;
   fs::create_directories(fs::path(path).parent_path(), error);
-  std::string temporary = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(temporary);
-    out << kHeader << "\n";
-    for (const auto &[key, choice] : choices)
-      out << key << "\t" << choice.first << "\t" << choice.second << "\n";
-    if (!out)
-      return fs::remove(temporary, error), void();
-  }
-  fs::rename(temporary, path, error);
+  std::ostringstream out;
+  out << kHeader << "\n";
+  for (const auto &[key, choice] : choices)
+    out << key << "\t" << choice.first << "\t" << choice.second << "\n";
+  // A timing cache that cannot be saved is timed again next run: no warning.
+  writeFileAtomically(path, out.str());
 }
 
-std::optional<std::string>
-getForcedTactic(const std::vector<std::string> &candidates) {
-  const char *forced = std::getenv("SSPROP_TACTIC");
-  if (!forced || !*forced)
+std::optional<Tactic>
+TacticSelector::findCached(const std::string &layerKey,
+                           const std::vector<Tactic> &candidates) const {
+  auto it = choices.find(layerKey);
+  if (it == choices.end())
     return std::nullopt;
-  if (std::find(candidates.begin(), candidates.end(), forced) !=
-      candidates.end())
-    return std::string(forced);
-  std::string known;
-  for (const std::string &candidate : candidates)
-    known += (known.empty() ? "" : ", ") + candidate;
-  throw TacticError("SSPROP_TACTIC=" + std::string(forced) +
-                    " is not a candidate for this layer; candidates: " + known);
+  return findCandidate(candidates, it->second.first);
 }
 
-std::string TacticSelector::choose(const std::string &layerKey,
-                                   const std::vector<std::string> &candidates,
-                                   const Timer &timer) {
-  if (std::optional<std::string> forced = getForcedTactic(candidates))
+std::optional<Tactic>
+TacticSelector::lookup(const std::string &layerKey,
+                       const std::vector<Tactic> &candidates) const {
+  if (std::optional<Tactic> forced = getForcedTactic(candidates))
+    return forced;
+  std::lock_guard<std::mutex> lock(mutex);
+  return findCached(layerKey, candidates);
+}
+
+Tactic TacticSelector::choose(const std::string &layerKey,
+                              const std::vector<Tactic> &candidates,
+                              const Timer &timer) {
+  if (std::optional<Tactic> forced = getForcedTactic(candidates))
     return *forced;
   std::lock_guard<std::mutex> lock(mutex);
-  if (auto it = choices.find(layerKey);
-      it != choices.end() && std::find(candidates.begin(), candidates.end(),
-                                       it->second.first) != candidates.end())
-    return it->second.first;
-  std::string best;
+  if (std::optional<Tactic> cached = findCached(layerKey, candidates))
+    return *cached;
+  std::optional<Tactic> best;
   double bestMs = std::numeric_limits<double>::infinity();
   std::string failures, report;
-  for (const std::string &candidate : candidates) {
+  for (const Tactic &candidate : candidates) {
     try {
       ++timings;
       double ms = timer(candidate);
-      report += "\n  " + candidate + ": " + std::to_string(ms) + " ms";
+      report +=
+          "\n  " + candidate.getName() + ": " + std::to_string(ms) + " ms";
       if (ms < bestMs)
         best = candidate, bestMs = ms;
     } catch (const std::exception &error) {
-      failures += "\n  " + candidate + ": " + error.what();
+      failures += "\n  " + candidate.getName() + ": " + error.what();
     }
   }
-  if (best.empty())
+  if (!best)
     throw TacticError("no tactic could run the layer:" + failures);
   // A candidate that fails is a bug worth seeing even when another runs.
   if (!failures.empty())
     std::cerr << "ssprop: tactics that failed on layer " << layerKey << ":"
               << failures << "\n";
   if (const char *log = std::getenv("SSPROP_LOG"); log && log == std::string("1"))
-    std::cerr << "ssprop: tactic " << best << " for layer " << layerKey
-              << report << "\n";
-  choices[layerKey] = {best, bestMs};
+    std::cerr << "ssprop: tactic " << best->getName() << " for layer "
+              << layerKey << report << "\n";
+  choices[layerKey] = {best->getName(), bestMs};
   save();
-  return best;
+  return *best;
 }
 
 } // namespace ssprop

@@ -10,8 +10,8 @@
 #ifndef SSPROP_LIB_CODEGEN_KERNELS_H
 #define SSPROP_LIB_CODEGEN_KERNELS_H
 
-#include "ssprop/Codegen/CodegenOptions.h"
-#include "ssprop/Codegen/KernelPlan.h"
+#include "ssprop/Core/CodegenOptions.h"
+#include "ssprop/Core/KernelPlan.h"
 
 #include <array>
 #include <cstdint>

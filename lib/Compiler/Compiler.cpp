@@ -15,8 +15,6 @@
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/raw_ostream.h"
 
-#include <algorithm>
-#include <cmath>
 #include <cstdio>
 #include <sstream>
 
@@ -106,20 +104,15 @@ std::string print(ModuleOp module) {
 
 } // namespace
 
-int64_t getNumKept(const ConvLayerSpec &spec) {
-  auto kept = static_cast<int64_t>(std::floor(spec.keep * spec.weightShape[0]));
-  return std::max<int64_t>(kept, 1);
-}
-
 std::string buildConvBackwardIR(const ConvLayerSpec &spec) {
   const auto &x = spec.inputShape;
   const auto &w = spec.weightShape;
   std::vector<int64_t> dyShape = {x[0], w[0], 0, 0};
   for (int axis = 0; axis < 2; ++axis)
-    dyShape[2 + axis] = mlir::ssprop::getConvOutputSize(
-                            x[2 + axis], w[2 + axis], spec.stride[axis],
-                            spec.padding[axis], spec.dilation[axis])
-                            .value_or(-1);
+    dyShape[2 + axis] =
+        getConvOutputSize(x[2 + axis], w[2 + axis], spec.stride[axis],
+                          spec.padding[axis], spec.dilation[axis])
+            .value_or(-1);
   std::string dy = tensorType(dyShape, spec.dtype);
   std::string input = tensorType({x.begin(), x.end()}, spec.dtype);
   std::string weight = tensorType({w.begin(), w.end()}, spec.dtype);
@@ -134,7 +127,7 @@ std::string buildConvBackwardIR(const ConvLayerSpec &spec) {
      << " padding = " << pair(spec.padding)
      << " dilation = " << pair(spec.dilation) << " groups = " << spec.groups
      << "\n      sparsity = <keep = " << exactDouble(spec.keep)
-     << ", select = " << (spec.select == Select::topk ? "topk" : "random")
+     << ", select = " << getSelectName(spec.select)
      << (spec.weightOnly ? ", grads = weight_only" : "") << ">\n"
      << "      : (" << dy << ", " << input << ", " << weight << ")\n"
      << "      -> (" << input << ", " << weight << ", " << bias << ")\n"
@@ -155,7 +148,7 @@ std::string validateGeometry(const ConvLayerSpec &spec) {
     if (spec.stride[axis] < 1 || spec.dilation[axis] < 1 ||
         spec.padding[axis] < 0)
       return "stride and dilation must be >= 1 and padding >= 0";
-    std::optional<int64_t> size = mlir::ssprop::getConvOutputSize(
+    std::optional<int64_t> size = getConvOutputSize(
         spec.inputShape[2 + axis], spec.weightShape[2 + axis],
         spec.stride[axis], spec.padding[axis], spec.dilation[axis]);
     if (!size)

@@ -28,7 +28,6 @@ class Conv2DBackwardLowering {
 public:
   Conv2DBackwardLowering(RewriterBase &rewriter, Conv2DBackwardOp op)
       : rewriter(rewriter), op(op), loc(op.getLoc()),
-        elementType(op.getGradOutput().getType().getElementType()),
         accType(rewriter.getF32Type()),
         numChannels(op.getWeight().getType().getDimSize(0)),
         numKept(op.getSparsity().getNumKept(numChannels)) {}
@@ -165,7 +164,7 @@ private:
   RewriterBase &rewriter;
   Conv2DBackwardOp op;
   Location loc;
-  Type elementType, accType;
+  Type accType;
   int64_t numChannels, numKept;
   Value kept;
 };

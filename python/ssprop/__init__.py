@@ -8,6 +8,8 @@ the most important output channels (ssProp, arXiv 2408.12561), for PyTorch.
         sched.step_epoch(epoch)
         ...                                              # ordinary training
     print(ssprop.stats())
+    ssprop.distributed(model)                            # under DDP: the same channels
+                                                         # on every process
 
 The operators (torch.ops.ssprop.conv2d / linear) come from libssprop_torch,
 found through $SSPROP_TORCH_LIBRARY or <repo>/build/runtime/torch/.
@@ -19,8 +21,10 @@ load_library()
 
 from . import nn, ops  # noqa: E402
 from .convert import convert  # noqa: E402
-from .ops import kept_channels, reset_stats, stats  # noqa: E402
+from .distributed import distributed  # noqa: E402
+from .ops import get_tactic, kept_channels, reset_stats, set_tactic, stats, tactic  # noqa: E402
 from .scheduler import DropScheduler  # noqa: E402
 
-__all__ = ["nn", "ops", "convert", "DropScheduler", "stats", "reset_stats", "kept_channels",
-           "library_path", "load_library"]
+__all__ = ["nn", "ops", "convert", "distributed", "DropScheduler", "stats", "reset_stats",
+           "kept_channels", "set_tactic", "get_tactic", "tactic", "library_path",
+           "load_library"]

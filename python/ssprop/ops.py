@@ -8,8 +8,8 @@ weight, bias and input gradients; ``keep = 1`` is exactly dense).
 
 from __future__ import annotations
 
-import math
-from typing import Dict, List, Optional, Sequence
+import contextlib
+from typing import Dict, Iterator, List, Optional, Sequence
 
 import torch
 
@@ -31,8 +31,32 @@ _INT_STATS = {"kernels_compiled", "memory_hits", "disk_hits"}
 
 
 def kept_channels(keep: float, channels: int) -> int:
-    """max(floor(keep * channels), 1), at most channels (as the C++ side)."""
-    return min(max(int(math.floor(keep * channels)), 1), channels)
+    """max(floor(keep * channels), 1), at most channels: the number of output
+    channels the backward keeps (the library's one definition)."""
+    return int(_ops.kept_channels(float(keep), int(channels)))
+
+
+def set_tactic(name: Optional[str]) -> None:
+    """Forces the tactic ``name`` (e.g. ``"gathered-cudnn"``, ``"cublas"``,
+    ``"generated:<tile>"``) on every layer where it is a candidate, or with
+    None lets each layer choose again. Its first value is $SSPROP_TACTIC."""
+    _ops.set_tactic(name)
+
+
+def get_tactic() -> Optional[str]:
+    """The forced tactic, or None."""
+    return _ops.get_tactic()
+
+
+@contextlib.contextmanager
+def tactic(name: Optional[str]) -> Iterator[None]:
+    """Forces ``name`` (see :func:`set_tactic`) inside a ``with`` block."""
+    previous = get_tactic()
+    set_tactic(name)
+    try:
+        yield
+    finally:
+        set_tactic(previous)
 
 
 def stats() -> Dict[str, float]:

@@ -7,7 +7,6 @@
   (also ``python -m ssprop_train.report``).
 - :mod:`ssprop_train.flops`: backward FLOPs as ``ssprop.stats()`` counts them.
 - :mod:`ssprop_train.bridge`: what the trainers use of the ``ssprop`` package.
-- :mod:`ssprop_train.distributed`: DDP with channel scores synchronised over ranks.
 - :mod:`ssprop_train.cli`: the flags both Python trainers share, their checks, and
   the converted model, keep scheduler and FLOP meter they describe.
 - :mod:`ssprop_train.checkpoint`: a trained classifier saved and loaded back.
@@ -19,5 +18,5 @@ The trainers are ``examples/train.py`` (Python), ``ssprop-train`` (C++) and
 ``examples/ddpm.py`` (generation).
 """
 
-__all__ = ["data", "models", "progress", "report", "flops", "bridge", "distributed", "cli",
+__all__ = ["data", "models", "progress", "report", "flops", "bridge", "cli",
            "checkpoint", "unet", "diffusion", "frechet"]

@@ -1,7 +1,6 @@
 """Backward FLOPs of convolutions and linear layers, counted the way the bridge's
 ``ssprop.stats()`` counts them, for runs whose layers the bridge does not see
-(the dense baseline uses plain ``torch.nn`` layers) and for the distributed
-score-sync path.
+(the dense baseline uses plain ``torch.nn`` layers).
 
 Convention (include/ssprop/Torch/Ops.h): a multiply-add is 2 FLOPs; the weight
 gradient and the input gradient are counted when autograd asks for them; bias
@@ -15,11 +14,6 @@ from typing import Iterable, List, Tuple
 
 import torch
 import torch.nn as nn
-
-
-def kept_channels(keep: float, channels: int) -> int:
-    """``max(int(keep * channels), 1)``, at most ``channels`` (the authors' rule)."""
-    return min(max(int(keep * channels), 1), channels)
 
 
 def conv_backward_flops(batch: int, out_hw: Tuple[int, int], cout: int, cin_per_group: int,

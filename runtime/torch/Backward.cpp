@@ -10,23 +10,15 @@
 
 #include "Internal.h"
 
+#include "ssprop/Runtime/Tactics.h"
 #include "ssprop/Torch/Ops.h"
 
+#include <ATen/core/dispatch/Dispatcher.h>
 #include <c10/util/Exception.h>
 
 #include <algorithm>
 #include <cmath>
 #include <mutex>
-
-namespace ssprop {
-
-int64_t keptChannels(double keep, int64_t channels) {
-  const int64_t k = std::max<int64_t>(
-      static_cast<int64_t>(std::floor(keep * static_cast<double>(channels))), 1);
-  return std::min(k, channels);
-}
-
-} // namespace ssprop
 
 namespace ssprop::torch_bridge {
 
@@ -34,13 +26,19 @@ namespace ssprop::torch_bridge {
 // Validation
 //===----------------------------------------------------------------------===//
 
-void checkKeepAndSelect(const char *where, double keep,
-                        const std::string &select) {
+void checkKeep(const char *where, double keep) {
   // Written so that NaN fails too.
   TORCH_CHECK(keep > 0.0 && keep <= 1.0, where, ": keep must be in (0, 1], got ",
               keep);
-  TORCH_CHECK(select == "topk" || select == "random", where,
-              ": select must be \"topk\" or \"random\", got \"", select, "\"");
+}
+
+Select checkKeepAndSelect(const char *where, double keep,
+                          const std::string &select) {
+  checkKeep(where, keep);
+  std::optional<Select> rule = parseSelect(select);
+  TORCH_CHECK(rule, where, ": select must be \"topk\" or \"random\", got \"",
+              select, "\"");
+  return *rule;
 }
 
 std::array<int64_t, 2> expandPair(const char *where, const char *name,
@@ -150,36 +148,89 @@ void checkLinearArgs(const at::Tensor &input, const at::Tensor &weight,
 // Selection
 //===----------------------------------------------------------------------===//
 
-at::Tensor selectChannels(const at::Tensor &scores, int64_t channels, int64_t k,
-                          const std::string &select, const at::Device &device) {
-  at::Tensor idx;
-  if (select == "topk") {
-    idx = std::get<1>(scores.topk(k, /*dim=*/0, /*largest=*/true,
-                                  /*sorted=*/false));
-  } else {
-    // The default generator of the device: torch.manual_seed reproduces it.
-    idx = at::randperm(channels, at::TensorOptions().dtype(at::kLong).device(device))
-              .narrow(0, 0, k);
+namespace {
+
+/// Calls one of PyTorch's functional collectives on `input` and waits for it.
+/// `Args` must be the types of the kernel's C++ signature (std::string for
+/// str), which the dispatcher checks.
+template <typename... Args>
+at::Tensor runCollective(const char *name, const at::Tensor &input,
+                         Args... args) {
+  using Signature = at::Tensor(const at::Tensor &, Args...);
+  static const auto wait =
+      c10::Dispatcher::singleton()
+          .findSchemaOrThrow("_c10d_functional::wait_tensor", "")
+          .typed<at::Tensor(const at::Tensor &)>();
+  const auto op = c10::Dispatcher::singleton()
+                      .findSchemaOrThrow(name, "")
+                      .template typed<Signature>();
+  return wait.call(op.call(input, args...));
+}
+
+/// Every process of the group takes rank 0's `tensor`.
+at::Tensor broadcastFromRankZero(const at::Tensor &tensor,
+                                 const std::string &groupName) {
+  return runCollective("_c10d_functional::broadcast", tensor, int64_t(0),
+                       groupName);
+}
+
+/// |dy| reduced over every dimension but `channelDim`: the sum, or the mean
+/// when `mean`; accumulated in f32 for reduced precision. Synchronised
+/// processes all-reduce the sums (in f64) instead: their order is the order
+/// of the means over the whole group's batch.
+at::Tensor channelScores(const at::Tensor &dy, int64_t channelDim, bool mean,
+                         const std::optional<std::string> &syncGroup) {
+  std::vector<int64_t> dims;
+  for (int64_t d = 0; d < dy.dim(); ++d)
+    if (d != channelDim)
+      dims.push_back(d);
+  const at::Tensor magnitude = dy.abs();
+  if (syncGroup) {
+    at::Tensor sums = at::sum(magnitude, dims, false, at::kDouble);
+    allReduceSum(sums, *syncGroup);
+    return sums;
   }
+  std::optional<at::ScalarType> accumulate;
+  if (at::isReducedFloatingType(dy.scalar_type()))
+    accumulate = at::kFloat;
+  return mean ? at::mean(magnitude, dims, false, accumulate)
+              : at::sum(magnitude, dims, false, accumulate);
+}
+
+} // namespace
+
+void allReduceSum(at::Tensor &tensor, const std::string &groupName) {
+  tensor = runCollective("_c10d_functional::all_reduce", tensor,
+                         std::string("sum"), groupName);
+}
+
+at::Tensor selectTopK(const at::Tensor &scores, int64_t k) {
+  // A stable descending sort keeps equal scores in channel order (ties to
+  // the lower channel) and puts NaN first, as the generated kernels do.
+  at::Tensor order =
+      std::get<1>(scores.sort(/*stable=*/true, /*dim=*/0, /*descending=*/true));
+  return std::get<0>(order.narrow(0, 0, k).sort());
+}
+
+at::Tensor selectChannels(const at::Tensor &dy, int64_t channelDim,
+                          const Selection &selection, bool meanScores) {
+  if (selection.select == Select::topk)
+    return selectTopK(
+        channelScores(dy, channelDim, meanScores, selection.syncGroup),
+        selection.numKept);
+  // The default generator of the device: torch.manual_seed reproduces it.
+  at::Tensor idx =
+      at::randperm(dy.size(channelDim),
+                   at::TensorOptions().dtype(at::kLong).device(dy.device()))
+          .narrow(0, 0, selection.numKept);
+  if (selection.syncGroup)
+    idx = broadcastFromRankZero(idx, *selection.syncGroup);
   // Ascending order: gathers walk memory forward and reductions over the kept
   // channels run in the order of the dense backward.
   return std::get<0>(idx.sort());
 }
 
 namespace {
-
-/// Score of each channel along dim 1 of a [N, C, ...] gradient: mean |dy|
-/// over the other dimensions (accumulated in f32 for reduced precision).
-at::Tensor channelScores(const at::Tensor &dy) {
-  std::vector<int64_t> dims;
-  for (int64_t d = 0; d < dy.dim(); ++d)
-    if (d != 1)
-      dims.push_back(d);
-  at::Tensor a = dy.abs();
-  if (at::isReducedFloatingType(dy.scalar_type()))
-    return at::mean(a, dims, /*keepdim=*/false, at::kFloat);
-  return a.mean(dims);
-}
 
 at::Tensor indexTensor(const std::vector<int64_t> &values,
                        const at::Device &device) {
@@ -191,12 +242,9 @@ at::Tensor scatterRows(const at::Tensor &like, const at::Tensor &idx,
   return at::zeros_like(like).index_copy_(0, idx, rows);
 }
 
-/// The k channels of a convolution's backward, by its selection rule.
-at::Tensor selectConvChannels(const ConvBackwardArgs &a, int64_t k) {
-  at::Tensor scores =
-      a.select == "topk" ? channelScores(a.gradOutput) : at::Tensor();
-  return selectChannels(scores, a.weight.size(0), k, a.select,
-                        a.gradOutput.device());
+/// The kept channels of a convolution's backward, by its selection rule.
+at::Tensor selectConvChannels(const ConvBackwardArgs &a) {
+  return selectChannels(a.gradOutput, 1, a.getSelection(), /*meanScores=*/true);
 }
 
 } // namespace
@@ -205,19 +253,12 @@ at::Tensor selectConvChannels(const ConvBackwardArgs &a, int64_t k) {
 // Convolution
 //===----------------------------------------------------------------------===//
 
-bool isPlainGemmConv(const ConvBackwardArgs &a) {
-  return a.groups == 1 && a.weight.size(2) == 1 && a.weight.size(3) == 1 &&
-         a.stride == std::array<int64_t, 2>{1, 1} &&
-         a.padding == std::array<int64_t, 2>{0, 0};
-}
-
-std::tuple<at::Tensor, at::Tensor, at::Tensor>
-convBackwardGemm(const ConvBackwardArgs &a) {
-  TORCH_INTERNAL_ASSERT(isPlainGemmConv(a));
+Tensor3 convBackwardGemm(const ConvBackwardArgs &a) {
+  TORCH_INTERNAL_ASSERT(isPlainGemm(a.spec.getGeometry()));
   const at::Tensor &w = a.weight;
   const int64_t n = a.input.size(0), cin = a.input.size(1), cout = w.size(0);
-  const int64_t k = keptChannels(a.keep, cout);
-  const at::Tensor idx = k < cout ? selectConvChannels(a, k) : at::Tensor();
+  const int64_t k = a.spec.getNumKept();
+  const at::Tensor idx = k < cout ? selectConvChannels(a) : at::Tensor();
   auto kept = [&](const at::Tensor &t, int64_t dim) {
     return idx.defined() ? t.index_select(dim, idx) : t;
   };
@@ -230,8 +271,8 @@ convBackwardGemm(const ConvBackwardArgs &a) {
   const at::Tensor dyk = kept(dy3, 1), w2 = w.reshape({cout, cin});
   at::Tensor gx, gw, gb;
   if (a.outputMask[0])
-    gx = at::matmul((a.weightOnly ? w2 : kept(w2, 0)).t(),
-                    a.weightOnly ? dy3 : dyk)
+    gx = at::matmul((a.spec.weightOnly ? w2 : kept(w2, 0)).t(),
+                    a.spec.weightOnly ? dy3 : dyk)
              .view(a.input.sizes());
   if (a.outputMask[1])
     gw = scatter(w, at::matmul(dyk, x3.transpose(1, 2)).sum(0).view(
@@ -242,12 +283,11 @@ convBackwardGemm(const ConvBackwardArgs &a) {
   return {gx, gw, gb};
 }
 
-std::tuple<at::Tensor, at::Tensor, at::Tensor>
-convBackwardGathered(const ConvBackwardArgs &a) {
+Tensor3 convBackwardGathered(const ConvBackwardArgs &a) {
   const at::Tensor &dy = a.gradOutput, &x = a.input, &w = a.weight;
-  const int64_t cout = w.size(0), groups = a.groups, coutG = cout / groups,
+  const int64_t cout = w.size(0), groups = a.spec.groups, coutG = cout / groups,
                 cinG = w.size(1);
-  const int64_t k = keptChannels(a.keep, cout);
+  const int64_t k = a.spec.getNumKept();
   std::array<bool, 3> mask = a.outputMask;
   mask[2] = mask[2] && a.hasBias;
   const std::array<int64_t, 2> noOutputPadding{0, 0};
@@ -260,8 +300,8 @@ convBackwardGathered(const ConvBackwardArgs &a) {
       bs.push_back(*biasSize);
     return at::convolution_backward(
         gy, in, wt, biasSize ? at::OptionalIntArrayRef(bs) : std::nullopt,
-        a.stride, a.padding, a.dilation, /*transposed=*/false, noOutputPadding,
-        g, m);
+        a.spec.stride, a.spec.padding, a.spec.dilation, /*transposed=*/false,
+        noOutputPadding, g, m);
   };
 
   // keep = 1: exactly autograd's call for at::convolution.
@@ -271,14 +311,14 @@ convBackwardGathered(const ConvBackwardArgs &a) {
                          groups, mask);
 
   at::Tensor gx, gw, gb;
-  if (a.weightOnly && mask[0])
+  if (a.spec.weightOnly && mask[0])
     gx = std::get<0>(denseBackward(dy, x, w, std::nullopt, groups,
                                    {true, false, false}));
-  const bool sparseDx = mask[0] && !a.weightOnly;
+  const bool sparseDx = mask[0] && !a.spec.weightOnly;
   if (!sparseDx && !mask[1] && !mask[2])
     return {gx, gw, gb};
 
-  at::Tensor idx = selectConvChannels(a, k);
+  at::Tensor idx = selectConvChannels(a);
 
   if (groups == 1) {
     auto [gxk, gwk, gbk] =
@@ -359,6 +399,26 @@ convBackwardGathered(const ConvBackwardArgs &a) {
   return {gx, gw, gb};
 }
 
+std::vector<Tactic> getConvTactics(const ConvBackwardArgs &args) {
+  if (args.gradOutput.is_cuda())
+    return getConvTacticsCuda(args);
+  std::vector<Tactic> tactics{Tactic::gathered()};
+  if (isPlainGemm(args.spec.getGeometry()))
+    tactics.push_back(Tactic::gemm());
+  return tactics;
+}
+
+Tactic chooseHostTactic(const ConvBackwardArgs &args) {
+  // The matrix products of CUDA's cuBLAS tactic run here on the CPU's BLAS,
+  // so that they are tested without a GPU.
+  std::optional<Tactic> forced = Tactic::parse(getForcedTacticName());
+  const std::vector<Tactic> candidates = getConvTactics(args);
+  if (forced && std::find(candidates.begin(), candidates.end(), *forced) !=
+                    candidates.end())
+    return *forced;
+  return Tactic::gathered();
+}
+
 //===----------------------------------------------------------------------===//
 // Linear
 //===----------------------------------------------------------------------===//
@@ -383,16 +443,15 @@ at::Tensor linearGradWeight(const at::Tensor &dy2, const at::Tensor &x2,
 
 } // namespace
 
-std::tuple<at::Tensor, at::Tensor, at::Tensor>
-linearBackwardGathered(const at::Tensor &dy, const at::Tensor &input,
-                       const at::Tensor &w, bool hasBias, double keep,
-                       const std::string &select, bool weightOnly,
-                       std::array<bool, 3> mask) {
+Tensor3 linearBackwardGathered(const at::Tensor &dy, const at::Tensor &input,
+                               const at::Tensor &w, bool hasBias,
+                               const Selection &selection, bool weightOnly,
+                               std::array<bool, 3> mask) {
   const int64_t out = w.size(0), in = w.size(1);
   mask[2] = mask[2] && hasBias;
   const at::Tensor x2 = input.reshape({-1, in});
   const at::Tensor dy2 = dy.reshape({-1, out});
-  const int64_t k = keptChannels(keep, out);
+  const int64_t k = selection.numKept;
   at::Tensor gx, gw, gb;
   if (k >= out) {
     if (mask[0])
@@ -408,12 +467,8 @@ linearBackwardGathered(const at::Tensor &dy, const at::Tensor &input,
   const bool sparseDx = mask[0] && !weightOnly;
   if (!sparseDx && !mask[1] && !mask[2])
     return {gx, gw, gb};
-  at::Tensor scores;
-  if (select == "topk")
-    scores = at::isReducedFloatingType(dy2.scalar_type())
-                 ? at::sum(dy2.abs(), {0}, false, at::kFloat)
-                 : dy2.abs().sum(0);
-  const at::Tensor idx = selectChannels(scores, out, k, select, dy.device());
+  const at::Tensor idx =
+      selectChannels(dy2, 1, selection, /*meanScores=*/false);
   const at::Tensor dyk = dy2.index_select(1, idx);
   if (sparseDx)
     gx = dyk.mm(w.index_select(0, idx)).reshape(input.sizes());
@@ -436,10 +491,10 @@ double denseFlops = 0, actualFlops = 0;
 /// Adds one backward call to the statistics: `perChannel` FLOPs per output
 /// channel for each of wgrad and dgrad, over all `channels` (dense) or the
 /// `kept` ones (ssProp; dgrad stays dense when weight-only).
-void countBackwardFlops(double perChannel, int64_t channels, double keep,
+void countBackwardFlops(double perChannel, int64_t channels, int64_t numKept,
                         bool weightOnly, std::array<bool, 3> mask) {
   const double all = static_cast<double>(channels);
-  const double kept = static_cast<double>(keptChannels(keep, channels));
+  const double kept = static_cast<double>(numKept);
   double dense = 0, actual = 0;
   if (mask[1]) {
     dense += perChannel * all;
@@ -465,17 +520,18 @@ void countConvBackwardFlops(const ConvBackwardArgs &a) {
                             static_cast<double>(w.size(1)) *
                             static_cast<double>(w.size(2)) *
                             static_cast<double>(w.size(3));
-  countBackwardFlops(perChannel, w.size(0), a.keep, a.weightOnly, a.outputMask);
+  countBackwardFlops(perChannel, w.size(0), a.spec.getNumKept(),
+                     a.spec.weightOnly, a.outputMask);
 }
 
 void countLinearBackwardFlops(const at::Tensor &dy, const at::Tensor &w,
-                              double keep, bool weightOnly,
+                              int64_t numKept, bool weightOnly,
                               std::array<bool, 3> mask) {
   // 2 * rows * in_features per output feature.
   const double rows =
       w.size(0) == 0 ? 0.0 : static_cast<double>(dy.numel() / w.size(0));
   countBackwardFlops(2.0 * rows * static_cast<double>(w.size(1)), w.size(0),
-                     keep, weightOnly, mask);
+                     numKept, weightOnly, mask);
 }
 
 } // namespace ssprop::torch_bridge

@@ -1,22 +1,19 @@
 //===- CudaBackward.cpp - ssprop::conv2d's backward on generated kernels --===//
 //
-// The CUDA backward, TensorRT-style: each layer's candidates (the generated
-// kernels with each tile, gathered cuDNN, cuBLAS for 1x1) are timed on first
-// use and the fastest is kept in a timing cache on disk (runtime/Tactics.h).
-// Generated kernels come from the JIT runtime (compiled on first use, cached
-// in memory and on disk), their buffers from PyTorch's caching allocator, and
+// The CUDA backward, TensorRT-style: the runtime resolves each layer once
+// (runtime/LayerResolver.h) to one of its candidates (the generated kernels
+// with each tile, gathered cuDNN, cuBLAS for 1x1), timing them on first use
+// and keeping the fastest in a timing cache on disk. Generated kernels come
+// from the JIT runtime, their buffers from PyTorch's caching allocator, and
 // they run on the current CUDA stream. Element types or GPUs the generated
 // kernels do not cover take the gathered path with a one-time warning.
 //
 //===----------------------------------------------------------------------===//
 
-#include "CudaBackward.h"
-
 #include "Internal.h"
 
-#include "ssprop/Runtime/Jit.h"
+#include "ssprop/Runtime/LayerResolver.h"
 #include "ssprop/Runtime/Nvrtc.h"
-#include "ssprop/Runtime/Tactics.h"
 
 #include <ATen/Context.h>
 #include <ATen/cuda/CUDAContext.h>
@@ -26,8 +23,6 @@
 #include <c10/util/Exception.h>
 
 #include <algorithm>
-#include <future>
-#include <utility>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -35,19 +30,6 @@
 
 namespace ssprop::torch_bridge {
 namespace {
-
-std::optional<ElementType> getElementType(at::ScalarType type) {
-  switch (type) {
-  case at::kFloat:
-    return ElementType::f32;
-  case at::kHalf:
-    return ElementType::f16;
-  case at::kBFloat16:
-    return ElementType::bf16;
-  default:
-    return std::nullopt;
-  }
-}
 
 at::ScalarType getScalarType(ElementType type) {
   switch (type) {
@@ -61,6 +43,11 @@ at::ScalarType getScalarType(ElementType type) {
     return at::kInt;
   }
   return at::kFloat;
+}
+
+/// The element types the generated kernels read.
+bool hasGeneratedKernels(at::ScalarType type) {
+  return type == at::kFloat || type == at::kHalf || type == at::kBFloat16;
 }
 
 /// sm_8x runs sm_80 cubins, sm_90 its own; anything else has no kernels yet.
@@ -84,24 +71,6 @@ uint64_t drawSeed() {
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
   return z ^ (z >> 31);
-}
-
-ConvLayerSpec makeSpec(const ConvBackwardArgs &args, ElementType dtype) {
-  ConvLayerSpec spec;
-  for (int i = 0; i < 4; ++i) {
-    spec.inputShape[i] = args.input.size(i);
-    spec.weightShape[i] = args.weight.size(i);
-  }
-  spec.stride = args.stride;
-  spec.padding = args.padding;
-  spec.dilation = args.dilation;
-  spec.groups = args.groups;
-  spec.dtype = dtype;
-  spec.keep = args.keep;
-  spec.select = args.select == "random" ? Select::random : Select::topk;
-  spec.weightOnly = args.weightOnly;
-  spec.needInputGrad = args.outputMask[0];
-  return spec;
 }
 
 /// Device memory for every plan buffer: the arguments (contiguous NCHW), the
@@ -134,74 +103,59 @@ at::Tensor findResult(const KernelPlan &plan, std::vector<at::Tensor> &buffers,
   return at::Tensor();
 }
 
-using Tensor3 = std::tuple<at::Tensor, at::Tensor, at::Tensor>;
 /// Where the random selection's seeds come from: PyTorch's generator in
 /// training, a constant while tactics are timed.
 using SeedSource = uint64_t (*)();
 
 uint64_t timingSeed() { return 0; }
 
-/// The layer on the generated kernels with `options`' tiles.
-Tensor3 runGenerated(const ConvBackwardArgs &args, const ConvLayerSpec &spec,
-                     const CodegenOptions &options, SeedSource seed) {
-  Jit &jit = Jit::getGlobal();
-  auto layer = jit.getLayer(spec, options);
-  std::vector<at::Tensor> buffers = allocateBuffers(layer->plan, args);
+/// The layer on its generated kernels.
+Tensor3 runGenerated(const ConvBackwardArgs &args, const CompiledLayer &layer,
+                     SeedSource seed) {
+  std::vector<at::Tensor> buffers = allocateBuffers(layer.plan, args);
   std::vector<void *> pointers;
   for (at::Tensor &buffer : buffers)
     pointers.push_back(buffer.data_ptr());
   std::vector<uint64_t> seeds;
-  for (int i = 0; i < layer->plan.numSeeds; ++i)
+  for (int i = 0; i < layer.plan.numSeeds; ++i)
     seeds.push_back(seed());
-  jit.launch(*layer, pointers, seeds, at::cuda::getCurrentCUDAStream());
+  Jit::getGlobal().launch(layer, pointers, seeds,
+                          at::cuda::getCurrentCUDAStream());
   at::Tensor gradWeight =
-      findResult(layer->plan, buffers, 0).view(args.weight.sizes());
+      findResult(layer.plan, buffers, 0).view(args.weight.sizes());
   at::Tensor gradBias = args.hasBias && args.outputMask[2]
-                            ? findResult(layer->plan, buffers, 1)
+                            ? findResult(layer.plan, buffers, 1)
                             : at::Tensor();
   at::Tensor gradInput =
       args.outputMask[0]
-          ? findResult(layer->plan, buffers, 2).view(args.input.sizes())
+          ? findResult(layer.plan, buffers, 2).view(args.input.sizes())
           : at::Tensor();
   return {gradInput, args.outputMask[1] ? gradWeight : at::Tensor(), gradBias};
 }
 
-/// `options` with the tile of a `generated:<tile>` tactic; std::nullopt for
-/// the other tactics.
-std::optional<CodegenOptions> getGeneratedOptions(const std::string &tactic,
-                                                  CodegenOptions options) {
-  const std::string prefix = "generated:";
-  if (tactic.compare(0, prefix.size(), prefix) != 0)
-    return std::nullopt;
-  std::optional<TileConfig> tile = parseTileConfig(tactic.substr(prefix.size()));
-  if (!tile)
-    return std::nullopt;
-  options.dgradTile = options.wgradTile = *tile;
-  return options;
-}
-
-/// Runs one of getTacticCandidates()' tactics.
-Tensor3 runTactic(const std::string &tactic, const ConvBackwardArgs &args,
-                  const ConvLayerSpec &spec, const CodegenOptions &options,
-                  SeedSource seed) {
-  if (tactic == "gathered-cudnn")
+/// Runs a resolved layer (or a candidate being timed).
+Tensor3 runResolved(const ResolvedLayer &layer, const ConvBackwardArgs &args,
+                    SeedSource seed) {
+  switch (layer.tactic.kind) {
+  case TacticKind::gathered:
     return convBackwardGathered(args);
-  if (tactic == "cublas")
+  case TacticKind::gemm:
     return convBackwardGemm(args);
-  std::optional<CodegenOptions> generated = getGeneratedOptions(tactic, options);
-  TORCH_INTERNAL_ASSERT(generated, "ssprop: unknown tactic ", tactic);
-  return runGenerated(args, spec, *generated, seed);
+  case TacticKind::generated:
+    return runGenerated(args, *layer.kernels, seed);
+  }
+  TORCH_INTERNAL_ASSERT(false, "ssprop: unknown tactic");
 }
 
-/// Median milliseconds of `tactic` on the current stream, after a warm-up
-/// run that also compiles and loads its kernels. PyTorch's CUDA generator is
-/// restored afterwards, so timing does not change later random selections.
-double timeTactic(const std::string &tactic, const ConvBackwardArgs &args,
-                  const ConvLayerSpec &spec, const CodegenOptions &options) {
+/// Median milliseconds of a candidate on the current stream, after a warm-up
+/// run that also loads its kernels. PyTorch's CUDA generator is restored
+/// afterwards, so timing does not change later random selections.
+double timeCandidate(const ResolvedLayer &candidate,
+                     const ConvBackwardArgs &args) {
   constexpr int kRepetitions = 5;
   at::Generator generator = at::cuda::detail::getDefaultCUDAGenerator();
   at::Tensor generatorState = generator.get_state();
-  auto run = [&] { runTactic(tactic, args, spec, options, timingSeed); };
+  auto run = [&] { runResolved(candidate, args, timingSeed); };
   run();
   auto stream = at::cuda::getCurrentCUDAStream();
   std::vector<float> ms;
@@ -218,26 +172,6 @@ double timeTactic(const std::string &tactic, const ConvBackwardArgs &args,
   return ms[kRepetitions / 2];
 }
 
-/// Compiles every generated candidate's kernels at once, one thread per
-/// tile, before any is timed: NVRTC dominates a layer's first use. Failures
-/// are left for the timing run to report.
-void compileGeneratedTactics(const std::vector<std::string> &candidates,
-                             const ConvLayerSpec &spec,
-                             const CodegenOptions &options) {
-  std::vector<std::future<void>> compiles;
-  for (const std::string &tactic : candidates)
-    if (std::optional<CodegenOptions> generated =
-            getGeneratedOptions(tactic, options))
-      compiles.push_back(std::async(std::launch::async, [&spec, generated] {
-        try {
-          Jit::getGlobal().getLayer(spec, *generated);
-        } catch (const std::exception &) {
-        }
-      }));
-  for (std::future<void> &compile : compiles)
-    compile.wait();
-}
-
 DeviceIdentity getDeviceIdentity(const cudaDeviceProp &device) {
   int driver = 0, runtime = 0;
   cudaDriverGetVersion(&driver);
@@ -246,88 +180,69 @@ DeviceIdentity getDeviceIdentity(const cudaDeviceProp &device) {
           getNvrtcVersion()};
 }
 
-/// One selector per GPU (timings hold for one device), persisting its
-/// timing cache in the kernel cache's directory.
-TacticSelector &getTacticSelector(int deviceIndex,
-                                  const cudaDeviceProp &device) {
+/// One resolver per GPU (timings hold for one device), with its timing
+/// cache in the kernel cache's directory.
+struct DeviceResolver {
+  TacticSelector selector;
+  LayerResolver resolver;
+
+  explicit DeviceResolver(const cudaDeviceProp &device)
+      : selector(KernelCache::getOptionsFromEnvironment().directory,
+                 getDeviceIdentity(device)),
+        resolver(Jit::getGlobal(), selector) {}
+};
+
+LayerResolver &getResolver(int deviceIndex, const cudaDeviceProp &device) {
   static std::mutex mutex;
-  static std::map<int, std::unique_ptr<TacticSelector>> selectors;
+  static std::map<int, std::unique_ptr<DeviceResolver>> resolvers;
   std::lock_guard<std::mutex> lock(mutex);
-  std::unique_ptr<TacticSelector> &selector = selectors[deviceIndex];
-  if (!selector)
-    selector = std::make_unique<TacticSelector>(
-        KernelCache::getOptionsFromEnvironment().directory,
-        getDeviceIdentity(device));
-  return *selector;
+  std::unique_ptr<DeviceResolver> &entry = resolvers[deviceIndex];
+  if (!entry)
+    entry = std::make_unique<DeviceResolver>(device);
+  return entry->resolver;
 }
 
-/// The timing cache's key: the layer with its kept count rounded up to a
-/// multiple of 32, as timings within such a bucket are alike and a moving
-/// keep must not re-time every k, and whether TF32 tiles competed.
-std::string getTacticKey(const ConvLayerSpec &spec,
-                         const CodegenOptions &options, bool allowTf32) {
-  constexpr int kKeptGranularity = 32;
-  const int channels = static_cast<int>(spec.weightShape[0]);
-  const int bucket = getKeptBucket(static_cast<int>(getNumKept(spec)),
-                                   channels, kKeptGranularity);
-  ConvLayerSpec layer = spec;
-  layer.keep = 1.0;
-  return getLayerKey(layer, options) + "|k" + std::to_string(bucket) +
-         (allowTf32 ? "|tf32" : "|exact-f32");
-}
-
-/// The tactic for the layer: SSPROP_TACTIC, the timing cache's choice, or
-/// the fastest candidate timed now. Timing synchronises, which a stream
-/// being captured into a CUDA graph forbids: there the generated kernels
-/// with the default tile run, and nothing is cached.
-std::string chooseTactic(const ConvBackwardArgs &args,
-                         const ConvLayerSpec &spec,
-                         const CodegenOptions &options,
-                         const cudaDeviceProp &device) {
-  const bool allowTf32 = at::globalContext().allowTF32CuDNN();
-  std::vector<std::string> candidates = getTacticCandidates(spec, allowTf32);
-  if (c10::cuda::currentStreamCaptureStatusMayInitCtx() !=
-      c10::cuda::CaptureStatus::None)
-    return getForcedTactic(candidates).value_or(candidates.front());
-  const std::string key = getTacticKey(spec, options, allowTf32);
-  bool compiled = false;
-  return getTacticSelector(at::cuda::current_device(), device)
-      .choose(key, candidates, [&](const std::string &tactic) {
-        if (!std::exchange(compiled, true))
-          compileGeneratedTactics(candidates, spec, options);
-        return timeTactic(tactic, args, spec, options);
-      });
+LayerTarget getTarget(const cudaDeviceProp &device, Arch arch) {
+  LayerTarget target;
+  target.options.arch = arch;
+  target.options.numSMs = device.multiProcessorCount;
+  target.allowTf32 = at::globalContext().allowTF32CuDNN();
+  return target;
 }
 
 } // namespace
 
-std::vector<std::string> getConvTacticsCuda(const ConvBackwardArgs &args) {
+std::vector<Tactic> getConvTacticsCuda(const ConvBackwardArgs &args) {
   const cudaDeviceProp *device = at::cuda::getCurrentDeviceProperties();
-  std::optional<ElementType> dtype = getElementType(args.input.scalar_type());
-  if (!dtype || !getArch(*device))
-    return {"gathered-cudnn"};
-  return getTacticCandidates(makeSpec(args, *dtype),
-                             at::globalContext().allowTF32CuDNN());
+  if (!hasGeneratedKernels(args.input.scalar_type()) || !getArch(*device))
+    return {Tactic::gathered()};
+  return getTacticCandidates(args.spec, at::globalContext().allowTF32CuDNN());
 }
 
 Tensor3 convBackwardCuda(const ConvBackwardArgs &args) {
   const cudaDeviceProp *device = at::cuda::getCurrentDeviceProperties();
-  std::optional<ElementType> dtype = getElementType(args.input.scalar_type());
   std::optional<Arch> arch = getArch(*device);
-  if (!dtype || !arch) {
+  if (!hasGeneratedKernels(args.input.scalar_type()) || !arch) {
     TORCH_WARN_ONCE("ssprop: no generated kernels for ",
                     args.input.scalar_type(), " on compute capability ",
                     device->major, ".", device->minor,
                     "; using the gathered cuDNN backward");
     return convBackwardGathered(args);
   }
-  CodegenOptions options;
-  options.arch = *arch;
-  options.numSMs = device->multiProcessorCount;
   try {
-    ConvLayerSpec spec = makeSpec(args, *dtype);
-    std::string tactic = chooseTactic(args, spec, options, *device);
-    return runTactic(tactic, args, spec, options, drawSeed);
+    // Timing synchronises, which a stream being captured into a CUDA graph
+    // forbids: there the resolver times nothing.
+    const bool mayTime = c10::cuda::currentStreamCaptureStatusMayInitCtx() ==
+                         c10::cuda::CaptureStatus::None;
+    std::shared_ptr<const ResolvedLayer> layer =
+        getResolver(at::cuda::current_device(), *device)
+            .resolve(
+                args.spec, getTarget(*device, *arch),
+                [&](const ResolvedLayer &candidate) {
+                  return timeCandidate(candidate, args);
+                },
+                mayTime);
+    return runResolved(*layer, args, drawSeed);
   } catch (const c10::Error &) {
     throw;
   } catch (const std::exception &error) {

@@ -1,14 +1,16 @@
 //===- Internal.h - shared pieces of the LibTorch bridge --------*- C++ -*-===//
 //
-// Private to runtime/torch: argument validation, channel selection, the
-// gathered ATen backward and the statistics.
+// Private to runtime/torch: argument validation, channel selection (with the
+// optional synchronisation of data-parallel processes), the gathered ATen
+// backward, the CUDA backward on generated kernels, and the statistics.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef SSPROP_RUNTIME_TORCH_INTERNAL_H
 #define SSPROP_RUNTIME_TORCH_INTERNAL_H
 
-#include "CudaBackward.h"
+#include "ssprop/Core/LayerSpec.h"
+#include "ssprop/Core/Tactic.h"
 
 #include <ATen/ATen.h>
 
@@ -21,8 +23,19 @@
 
 namespace ssprop::torch_bridge {
 
-/// Validates keep and select; `where` prefixes the messages ("ssprop::conv2d").
-void checkKeepAndSelect(const char *where, double keep, const std::string &select);
+using Tensor3 = std::tuple<at::Tensor, at::Tensor, at::Tensor>;
+
+//===----------------------------------------------------------------------===//
+// Validation
+//===----------------------------------------------------------------------===//
+
+/// Validates keep, in (0, 1]; `where` prefixes the message.
+void checkKeep(const char *where, double keep);
+
+/// Validates keep and select and returns the selection rule; `where`
+/// prefixes the messages ("ssprop::conv2d").
+Select checkKeepAndSelect(const char *where, double keep,
+                          const std::string &select);
 
 /// Expands a 1- or 2-element int list to 2 elements after checking it.
 std::array<int64_t, 2> expandPair(const char *where, const char *name,
@@ -39,37 +52,108 @@ void checkConv2dArgs(const at::Tensor &input, const at::Tensor &weight,
 void checkLinearArgs(const at::Tensor &input, const at::Tensor &weight,
                      const std::optional<at::Tensor> &bias);
 
-/// The k kept channels: the k largest `scores` (topk), or the first k of
-/// randperm(channels) from the device's default generator (random; scores
-/// unused). Sorted int64 indices on `device`.
-at::Tensor selectChannels(const at::Tensor &scores, int64_t channels, int64_t k,
-                          const std::string &select, const at::Device &device);
+//===----------------------------------------------------------------------===//
+// Selection
+//===----------------------------------------------------------------------===//
+
+/// How a layer's kept channels are chosen: the rule, k, and the process
+/// group (by name, as torch.distributed registers it) whose processes must
+/// all keep the same channels, if any.
+struct Selection {
+  Select select = Select::topk;
+  int64_t numKept = 1;
+  std::optional<std::string> syncGroup;
+};
+
+/// The kept channels of a gradient whose channels are along `channelDim`:
+/// the k largest scores (mean |dy| over the other dimensions; over the whole
+/// group's batch when synchronised), NaN above +inf and ties to the lower
+/// channel, or the first k of a random permutation (rank 0's when
+/// synchronised). Ascending int64 indices on dy's device.
+/// `meanScores`: score by the mean (a convolution) or the sum (a linear
+/// layer) of |dy|.
+at::Tensor selectChannels(const at::Tensor &dy, int64_t channelDim,
+                          const Selection &selection, bool meanScores);
+
+/// The k largest of `scores` by the documented order (NaN above +inf, ties
+/// to the lower channel), ascending.
+at::Tensor selectTopK(const at::Tensor &scores, int64_t k);
+
+/// Sums `tensor` over the process group `groupName` (all-reduce) in place.
+void allReduceSum(at::Tensor &tensor, const std::string &groupName);
+
+//===----------------------------------------------------------------------===//
+// Convolution
+//===----------------------------------------------------------------------===//
+
+/// One backward call of a convolution, validated.
+struct ConvBackwardArgs {
+  at::Tensor gradOutput, input, weight;
+  /// Shapes, geometry, keep, select, weight-only and whether the input
+  /// gradient is wanted; dtype only where ElementType has the input's type.
+  ConvLayerSpec spec;
+  bool hasBias = false;
+  /// Which of grad_input, grad_weight, grad_bias are wanted.
+  std::array<bool, 3> outputMask{true, true, true};
+  std::optional<std::string> syncGroup;
+
+  Selection getSelection() const {
+    return {spec.select, spec.getNumKept(), syncGroup};
+  }
+};
 
 /// The gathered ATen backward of a convolution (any device).
-std::tuple<at::Tensor, at::Tensor, at::Tensor>
-convBackwardGathered(const ConvBackwardArgs &args);
-
-/// True for a 1x1 convolution with stride 1, no padding and one group: a
-/// plain GEMM per image.
-bool isPlainGemmConv(const ConvBackwardArgs &args);
+Tensor3 convBackwardGathered(const ConvBackwardArgs &args);
 
 /// The backward of a plain-GEMM convolution as matrix products on the kept
 /// channels (at::matmul: cuBLAS on CUDA); the `cublas` tactic.
-std::tuple<at::Tensor, at::Tensor, at::Tensor>
-convBackwardGemm(const ConvBackwardArgs &args);
+Tensor3 convBackwardGemm(const ConvBackwardArgs &args);
+
+/// The tactics that may run the layer on grad_output's device: CUDA's
+/// candidates (runtime/Tactics.h), or elsewhere the gathered path and, for
+/// plain-GEMM layers, the matrix products.
+std::vector<Tactic> getConvTactics(const ConvBackwardArgs &args);
+
+/// The tactic the backward runs on a device without generated kernels: the
+/// forced one if it is a candidate here (tactics of other devices are
+/// ignored), else the gathered path.
+Tactic chooseHostTactic(const ConvBackwardArgs &args);
+
+/// grad_input, grad_weight, grad_bias of a CUDA convolution on its resolved
+/// tactic (undefined tensors where outputMask is false).
+Tensor3 convBackwardCuda(const ConvBackwardArgs &args);
+
+/// The CUDA tactics of the layer (getConvTactics on CUDA).
+std::vector<Tactic> getConvTacticsCuda(const ConvBackwardArgs &args);
+
+//===----------------------------------------------------------------------===//
+// Linear
+//===----------------------------------------------------------------------===//
 
 /// The gathered ATen backward of a linear layer (any device).
-std::tuple<at::Tensor, at::Tensor, at::Tensor>
-linearBackwardGathered(const at::Tensor &gradOutput, const at::Tensor &input,
-                       const at::Tensor &weight, bool hasBias, double keep,
-                       const std::string &select, bool weightOnly,
-                       std::array<bool, 3> outputMask);
+Tensor3 linearBackwardGathered(const at::Tensor &gradOutput,
+                               const at::Tensor &input,
+                               const at::Tensor &weight, bool hasBias,
+                               const Selection &selection, bool weightOnly,
+                               std::array<bool, 3> outputMask);
+
+//===----------------------------------------------------------------------===//
+// Statistics
+//===----------------------------------------------------------------------===//
 
 /// Adds one backward call's dense and actual FLOPs to the statistics.
 void countConvBackwardFlops(const ConvBackwardArgs &args);
 void countLinearBackwardFlops(const at::Tensor &gradOutput,
-                              const at::Tensor &weight, double keep,
+                              const at::Tensor &weight, int64_t numKept,
                               bool weightOnly, std::array<bool, 3> outputMask);
+
+/// Counters of the JIT runtime, for ssprop.stats().
+struct RuntimeStats {
+  int64_t compiles = 0, memoryHits = 0, diskHits = 0;
+  double compileMs = 0;
+};
+RuntimeStats getRuntimeStats();
+void resetRuntimeStats();
 
 } // namespace ssprop::torch_bridge
 

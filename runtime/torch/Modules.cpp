@@ -143,9 +143,11 @@ void Conv2dImpl::pretty_print(std::ostream &stream) const {
 
 at::Tensor Conv2dImpl::forward(const at::Tensor &input) {
   return ssprop::conv2d(
-      input, weight, bias.defined() ? std::optional<at::Tensor>(bias) : std::nullopt,
+      input, weight,
+      bias.defined() ? std::optional<at::Tensor>(bias) : std::nullopt,
       *options.stride(), *options.padding(), *options.dilation(),
-      options.groups(), options.keep(), options.select(), options.weight_only());
+      options.groups(), options.keep(), options.select(), options.weight_only(),
+      options.sync_group());
 }
 
 void Conv2dImpl::set_keep(double keep) {
@@ -198,9 +200,11 @@ void LinearImpl::pretty_print(std::ostream &stream) const {
 }
 
 at::Tensor LinearImpl::forward(const at::Tensor &input) {
-  return ssprop::linear(
-      input, weight, bias.defined() ? std::optional<at::Tensor>(bias) : std::nullopt,
-      options.keep(), options.select(), options.weight_only());
+  return ssprop::linear(input, weight,
+                        bias.defined() ? std::optional<at::Tensor>(bias)
+                                       : std::nullopt,
+                        options.keep(), options.select(), options.weight_only(),
+                        options.sync_group());
 }
 
 void LinearImpl::set_keep(double keep) {
@@ -339,6 +343,30 @@ ConvertResult convert(torch::nn::Module &module, const ConvertOptions &options) 
   }
   convertChildren(module, "", options, result);
   return result;
+}
+
+} // namespace ssprop
+
+namespace ssprop {
+
+int64_t distributed(torch::nn::Module &module,
+                    const std::optional<std::string> &groupName) {
+  int64_t layers = 0;
+  auto visit = [&](torch::nn::Module &m) {
+    if (auto *conv = dynamic_cast<nn::Conv2dImpl *>(&m)) {
+      conv->options.sync_group(groupName);
+      ++layers;
+    } else if (auto *linear = dynamic_cast<nn::LinearImpl *>(&m)) {
+      linear->options.sync_group(groupName);
+      ++layers;
+    }
+  };
+  visit(module);
+  for (const auto &child : module.modules(/*include_self=*/false))
+    visit(*child);
+  TORCH_CHECK(layers > 0, "ssprop::distributed: the module has no ssprop "
+                          "layer (convert it first)");
+  return layers;
 }
 
 } // namespace ssprop

@@ -23,6 +23,7 @@
 
 #include "Internal.h"
 
+#include "ssprop/Runtime/Tactics.h"
 #include "ssprop/Torch/Ops.h"
 #include "ssprop/Torch/Scheduler.h"
 
@@ -50,21 +51,23 @@ constexpr const char *kLinear = "ssprop::linear";
 // Operator handles
 //===----------------------------------------------------------------------===//
 
+using OptionalString = std::optional<c10::string_view>;
 using Conv2dSig = at::Tensor(const at::Tensor &, const at::Tensor &,
                              const std::optional<at::Tensor> &, at::IntArrayRef,
                              at::IntArrayRef, at::IntArrayRef, int64_t, double,
-                             c10::string_view, bool);
+                             c10::string_view, bool, OptionalString);
 using LinearSig = at::Tensor(const at::Tensor &, const at::Tensor &,
                              const std::optional<at::Tensor> &, double,
-                             c10::string_view, bool);
+                             c10::string_view, bool, OptionalString);
 using Conv2dBackwardSig = Tensor3(const at::Tensor &, const at::Tensor &,
                                   const at::Tensor &, bool, at::IntArrayRef,
                                   at::IntArrayRef, at::IntArrayRef, int64_t,
                                   double, c10::string_view, bool,
-                                  std::array<bool, 3>);
+                                  std::array<bool, 3>, OptionalString);
 using LinearBackwardSig = Tensor3(const at::Tensor &, const at::Tensor &,
                                   const at::Tensor &, bool, double,
-                                  c10::string_view, bool, std::array<bool, 3>);
+                                  c10::string_view, bool, std::array<bool, 3>,
+                                  OptionalString);
 
 template <typename Sig>
 const c10::TypedOperatorHandle<Sig> &handle(const char *name) {
@@ -91,19 +94,20 @@ const c10::TypedOperatorHandle<LinearBackwardSig> &linearBackwardOp() {
 // Forward kernels (every backend, Meta included)
 //===----------------------------------------------------------------------===//
 
-struct ConvGeometry {
+struct CheckedConv {
   std::array<int64_t, 2> stride, padding, dilation;
+  Select select;
 };
 
-ConvGeometry checkConv(const at::Tensor &input, const at::Tensor &weight,
-                       const std::optional<at::Tensor> &bias,
-                       at::IntArrayRef stride, at::IntArrayRef padding,
-                       at::IntArrayRef dilation, int64_t groups, double keep,
-                       c10::string_view select) {
-  checkKeepAndSelect(kConv, keep, std::string(select));
-  ConvGeometry g{expandPair(kConv, "stride", stride, 1),
-                 expandPair(kConv, "padding", padding, 0),
-                 expandPair(kConv, "dilation", dilation, 1)};
+CheckedConv checkConv(const at::Tensor &input, const at::Tensor &weight,
+                      const std::optional<at::Tensor> &bias,
+                      at::IntArrayRef stride, at::IntArrayRef padding,
+                      at::IntArrayRef dilation, int64_t groups, double keep,
+                      c10::string_view select) {
+  Select rule = checkKeepAndSelect(kConv, keep, std::string(select));
+  CheckedConv g{expandPair(kConv, "stride", stride, 1),
+                expandPair(kConv, "padding", padding, 0),
+                expandPair(kConv, "dilation", dilation, 1), rule};
   checkConv2dArgs(input, weight, bias, g.stride, g.padding, g.dilation, groups);
   return g;
 }
@@ -133,8 +137,8 @@ at::Tensor conv2dDense(const at::Tensor &input, const at::Tensor &weight,
                        at::IntArrayRef stride, at::IntArrayRef padding,
                        at::IntArrayRef dilation, int64_t groups, double keep,
                        c10::string_view select) {
-  ConvGeometry g = checkConv(input, weight, bias, stride, padding, dilation,
-                             groups, keep, select);
+  CheckedConv g = checkConv(input, weight, bias, stride, padding, dilation,
+                            groups, keep, select);
   const std::array<int64_t, 2> noOutputPadding{0, 0};
   return at::convolution(input, weight, bias, g.stride, g.padding, g.dilation,
                          /*transposed=*/false, noOutputPadding, groups);
@@ -144,8 +148,9 @@ at::Tensor conv2dForward(const at::Tensor &input, const at::Tensor &weight,
                          const std::optional<at::Tensor> &bias,
                          at::IntArrayRef stride, at::IntArrayRef padding,
                          at::IntArrayRef dilation, int64_t groups, double keep,
-                         c10::string_view select, bool weightOnly) {
-  (void)weightOnly;
+                         c10::string_view select, bool weightOnly,
+                         OptionalString syncGroup) {
+  (void)weightOnly, (void)syncGroup;
   return withFormat(conv2dDense(input, weight, bias, stride, padding, dilation,
                                 groups, keep, select),
                     convOutputFormat(input, weight));
@@ -156,10 +161,10 @@ at::Tensor conv2dForwardMeta(const at::Tensor &input, const at::Tensor &weight,
                              at::IntArrayRef stride, at::IntArrayRef padding,
                              at::IntArrayRef dilation, int64_t groups,
                              double keep, c10::string_view select,
-                             bool weightOnly) {
-  (void)weightOnly;
-  ConvGeometry g = checkConv(input, weight, bias, stride, padding, dilation,
-                             groups, keep, select);
+                             bool weightOnly, OptionalString syncGroup) {
+  (void)weightOnly, (void)syncGroup;
+  CheckedConv g = checkConv(input, weight, bias, stride, padding, dilation,
+                            groups, keep, select);
   // Shapes only (ATen's own convolution has no C++ Meta kernel), on symbolic
   // sizes too; the numerators are >= 0 after checkConv.
   std::vector<c10::SymInt> sizes{input.sym_size(0), weight.sym_size(0)};
@@ -174,18 +179,19 @@ at::Tensor conv2dForwardMeta(const at::Tensor &input, const at::Tensor &weight,
 
 at::Tensor linearForward(const at::Tensor &input, const at::Tensor &weight,
                          const std::optional<at::Tensor> &bias, double keep,
-                         c10::string_view select, bool weightOnly) {
-  (void)weightOnly;
+                         c10::string_view select, bool weightOnly,
+                         OptionalString syncGroup) {
+  (void)weightOnly, (void)syncGroup;
   checkKeepAndSelect(kLinear, keep, std::string(select));
   checkLinearArgs(input, weight, bias);
   return at::linear(input, weight, bias).contiguous();
 }
 
 at::Tensor linearForwardMeta(const at::Tensor &input, const at::Tensor &weight,
-                             const std::optional<at::Tensor> &bias,
-                             double keep, c10::string_view select,
-                             bool weightOnly) {
-  (void)weightOnly;
+                             const std::optional<at::Tensor> &bias, double keep,
+                             c10::string_view select, bool weightOnly,
+                             OptionalString syncGroup) {
+  (void)weightOnly, (void)syncGroup;
   checkKeepAndSelect(kLinear, keep, std::string(select));
   checkLinearArgs(input, weight, bias);
   std::vector<c10::SymInt> sizes(input.sym_sizes().begin(),
@@ -220,32 +226,69 @@ Tensor3 finishConvBackward(Tensor3 grads, const ConvBackwardArgs &args) {
   return grads;
 }
 
-ConvBackwardArgs makeConvBackwardArgs(
-    const at::Tensor &gradOutput, const at::Tensor &input,
-    const at::Tensor &weight, bool hasBias, at::IntArrayRef stride,
-    at::IntArrayRef padding, at::IntArrayRef dilation, int64_t groups,
-    double keep, c10::string_view select, bool weightOnly,
-    std::array<bool, 3> outputMask) {
-  ConvGeometry g = checkConv(input, weight, std::nullopt, stride, padding,
-                             dilation, groups, keep, select);
+/// The spec's element type where ElementType has one (f64 layers only run
+/// the ATen path, which does not read it).
+ElementType getElementType(at::ScalarType type) {
+  switch (type) {
+  case at::kHalf:
+    return ElementType::f16;
+  case at::kBFloat16:
+    return ElementType::bf16;
+  default:
+    return ElementType::f32;
+  }
+}
+
+std::optional<std::string> toOptionalString(OptionalString value) {
+  return value ? std::optional<std::string>(std::string(*value)) : std::nullopt;
+}
+
+/// checkConv for the backward op, and grad_output's shape (symbolic too).
+CheckedConv checkConvBackward(const at::Tensor &gradOutput,
+                              const at::Tensor &input, const at::Tensor &weight,
+                              at::IntArrayRef stride, at::IntArrayRef padding,
+                              at::IntArrayRef dilation, int64_t groups,
+                              double keep, c10::string_view select) {
+  CheckedConv g = checkConv(input, weight, std::nullopt, stride, padding,
+                            dilation, groups, keep, select);
   TORCH_CHECK(gradOutput.dim() == 4 &&
                   gradOutput.sym_size(0) == input.sym_size(0) &&
                   gradOutput.sym_size(1) == weight.sym_size(0),
               kConv, ": grad_output must be a 4-D tensor [N, Cout, Ho, Wo] "
               "matching input and weight, got shape ", gradOutput.sym_sizes());
+  return g;
+}
+
+ConvBackwardArgs
+makeConvBackwardArgs(const at::Tensor &gradOutput, const at::Tensor &input,
+                     const at::Tensor &weight, bool hasBias,
+                     at::IntArrayRef stride, at::IntArrayRef padding,
+                     at::IntArrayRef dilation, int64_t groups, double keep,
+                     c10::string_view select, bool weightOnly,
+                     std::array<bool, 3> outputMask, OptionalString syncGroup) {
+  CheckedConv g = checkConvBackward(gradOutput, input, weight, stride, padding,
+                                    dilation, groups, keep, select);
   ConvBackwardArgs args;
   args.gradOutput = gradOutput;
   args.input = input;
   args.weight = weight;
   args.hasBias = hasBias;
-  args.stride = g.stride;
-  args.padding = g.padding;
-  args.dilation = g.dilation;
-  args.groups = groups;
-  args.keep = keep;
-  args.select = std::string(select);
-  args.weightOnly = weightOnly;
+  ConvLayerSpec &spec = args.spec;
+  for (int i = 0; i < 4; ++i) {
+    spec.inputShape[i] = input.size(i);
+    spec.weightShape[i] = weight.size(i);
+  }
+  spec.stride = g.stride;
+  spec.padding = g.padding;
+  spec.dilation = g.dilation;
+  spec.groups = groups;
+  spec.dtype = getElementType(input.scalar_type());
+  spec.keep = keep;
+  spec.select = g.select;
+  spec.weightOnly = weightOnly;
+  spec.needInputGrad = outputMask[0];
   args.outputMask = {outputMask[0], outputMask[1], outputMask[2] && hasBias};
+  args.syncGroup = toOptionalString(syncGroup);
   return args;
 }
 
@@ -257,40 +300,39 @@ Tensor3 runConvBackward(const ConvBackwardArgs &args,
   return grads;
 }
 
-/// Every device but CUDA: the gathered ATen backward. SSPROP_TACTIC=cublas
-/// picks the matrix products of CUDA's `cublas` tactic for plain-GEMM layers
-/// (ATen's CPU BLAS here), so that they are tested without a GPU; other
-/// tactics name CUDA implementations and are ignored here.
+/// Every device but CUDA: the gathered ATen backward, or the forced tactic
+/// where it runs here (chooseHostTactic).
 Tensor3 conv2dBackwardGeneric(const at::Tensor &gradOutput,
                               const at::Tensor &input, const at::Tensor &weight,
                               bool hasBias, at::IntArrayRef stride,
                               at::IntArrayRef padding, at::IntArrayRef dilation,
                               int64_t groups, double keep,
                               c10::string_view select, bool weightOnly,
-                              std::array<bool, 3> outputMask) {
-  ConvBackwardArgs args =
-      makeConvBackwardArgs(gradOutput, input, weight, hasBias, stride, padding,
-                           dilation, groups, keep, select, weightOnly, outputMask);
-  const char *tactic = std::getenv("SSPROP_TACTIC");
-  const bool gemm = tactic && std::string(tactic) == "cublas" &&
-                    isPlainGemmConv(args);
+                              std::array<bool, 3> outputMask,
+                              OptionalString syncGroup) {
+  ConvBackwardArgs args = makeConvBackwardArgs(
+      gradOutput, input, weight, hasBias, stride, padding, dilation, groups,
+      keep, select, weightOnly, outputMask, syncGroup);
+  const bool gemm = chooseHostTactic(args).kind == TacticKind::gemm;
   return runConvBackward(args, gemm ? convBackwardGemm : convBackwardGathered);
 }
 
-/// CUDA: the generated kernels of the JIT runtime; keep = 1 stays the dense
-/// ATen (cuDNN) backward, bit for bit what autograd computes. An empty batch
-/// also takes the ATen path: its gradients are zeros, and the generated
-/// kernels would launch empty grids, which CUDA rejects.
+/// CUDA: the layer's resolved tactic (generated kernels, cuDNN or cuBLAS);
+/// keep = 1 stays the dense ATen (cuDNN) backward, bit for bit what autograd
+/// computes. An empty batch also takes the ATen path: its gradients are
+/// zeros, and the generated kernels would launch empty grids, which CUDA
+/// rejects.
 Tensor3 conv2dBackwardCuda(const at::Tensor &gradOutput,
                            const at::Tensor &input, const at::Tensor &weight,
                            bool hasBias, at::IntArrayRef stride,
                            at::IntArrayRef padding, at::IntArrayRef dilation,
                            int64_t groups, double keep, c10::string_view select,
-                           bool weightOnly, std::array<bool, 3> outputMask) {
-  ConvBackwardArgs args =
-      makeConvBackwardArgs(gradOutput, input, weight, hasBias, stride, padding,
-                           dilation, groups, keep, select, weightOnly, outputMask);
-  const bool dense = keptChannels(keep, weight.size(0)) >= weight.size(0);
+                           bool weightOnly, std::array<bool, 3> outputMask,
+                           OptionalString syncGroup) {
+  ConvBackwardArgs args = makeConvBackwardArgs(
+      gradOutput, input, weight, hasBias, stride, padding, dilation, groups,
+      keep, select, weightOnly, outputMask, syncGroup);
+  const bool dense = args.spec.getNumKept() >= weight.size(0);
   const bool empty = gradOutput.numel() == 0;
   return runConvBackward(args, dense || empty ? convBackwardGathered
                                               : convBackwardCuda);
@@ -301,42 +343,48 @@ Tensor3 conv2dBackwardMeta(const at::Tensor &gradOutput,
                            bool hasBias, at::IntArrayRef stride,
                            at::IntArrayRef padding, at::IntArrayRef dilation,
                            int64_t groups, double keep, c10::string_view select,
-                           bool weightOnly, std::array<bool, 3> outputMask) {
-  ConvBackwardArgs args =
-      makeConvBackwardArgs(gradOutput, input, weight, hasBias, stride, padding,
-                           dilation, groups, keep, select, weightOnly, outputMask);
+                           bool weightOnly, std::array<bool, 3> outputMask,
+                           OptionalString syncGroup) {
+  (void)weightOnly, (void)syncGroup;
+  checkConvBackward(gradOutput, input, weight, stride, padding, dilation,
+                    groups, keep, select);
   at::Tensor gx, gw, gb;
-  if (args.outputMask[0])
+  if (outputMask[0])
     gx = at::empty_like(input);
-  if (args.outputMask[1])
+  if (outputMask[1])
     gw = at::empty_like(weight);
-  if (args.outputMask[2])
+  if (outputMask[2] && hasBias)
     gb = at::empty_symint(c10::SymIntArrayRef({weight.sym_size(0)}),
                           gradOutput.options());
   return {gx, gw, gb};
 }
 
-void checkLinearBackward(const at::Tensor &gradOutput, const at::Tensor &input,
-                         const at::Tensor &weight, double keep,
-                         c10::string_view select) {
-  checkKeepAndSelect(kLinear, keep, std::string(select));
+Select checkLinearBackward(const at::Tensor &gradOutput,
+                           const at::Tensor &input, const at::Tensor &weight,
+                           double keep, c10::string_view select) {
+  Select rule = checkKeepAndSelect(kLinear, keep, std::string(select));
   checkLinearArgs(input, weight, std::nullopt);
   TORCH_CHECK(gradOutput.dim() == input.dim() &&
                   gradOutput.sym_size(-1) == weight.sym_size(0),
               kLinear, ": grad_output must have the shape of the output, got ",
               gradOutput.sym_sizes());
+  return rule;
 }
 
 Tensor3 linearBackwardGeneric(const at::Tensor &gradOutput,
                               const at::Tensor &input, const at::Tensor &weight,
-                              bool hasBias, double keep, c10::string_view select,
-                              bool weightOnly, std::array<bool, 3> outputMask) {
-  checkLinearBackward(gradOutput, input, weight, keep, select);
+                              bool hasBias, double keep,
+                              c10::string_view select, bool weightOnly,
+                              std::array<bool, 3> outputMask,
+                              OptionalString syncGroup) {
+  const Selection selection{
+      checkLinearBackward(gradOutput, input, weight, keep, select),
+      keptChannels(keep, weight.size(0)), toOptionalString(syncGroup)};
   outputMask[2] = outputMask[2] && hasBias;
-  auto [gx, gw, gb] =
-      linearBackwardGathered(gradOutput, input, weight, hasBias, keep,
-                             std::string(select), weightOnly, outputMask);
-  countLinearBackwardFlops(gradOutput, weight, keep, weightOnly, outputMask);
+  auto [gx, gw, gb] = linearBackwardGathered(gradOutput, input, weight, hasBias,
+                                             selection, weightOnly, outputMask);
+  countLinearBackwardFlops(gradOutput, weight, selection.numKept, weightOnly,
+                           outputMask);
   return {matchLayout(gx, input), matchLayout(gw, weight),
           gb.defined() ? gb.contiguous() : gb};
 }
@@ -344,8 +392,9 @@ Tensor3 linearBackwardGeneric(const at::Tensor &gradOutput,
 Tensor3 linearBackwardMeta(const at::Tensor &gradOutput,
                            const at::Tensor &input, const at::Tensor &weight,
                            bool hasBias, double keep, c10::string_view select,
-                           bool weightOnly, std::array<bool, 3> outputMask) {
-  (void)weightOnly;
+                           bool weightOnly, std::array<bool, 3> outputMask,
+                           OptionalString syncGroup) {
+  (void)weightOnly, (void)syncGroup;
   checkLinearBackward(gradOutput, input, weight, keep, select);
   at::Tensor gx, gw, gb;
   if (outputMask[0])
@@ -370,11 +419,22 @@ constexpr const char *kDoubleBackward =
 
 /// Saves what both layers' backwards need besides the tensors.
 void saveSparsity(AutogradContext *ctx, const std::optional<at::Tensor> &bias,
-                  double keep, c10::string_view select, bool weightOnly) {
+                  double keep, c10::string_view select, bool weightOnly,
+                  OptionalString syncGroup) {
   ctx->saved_data["keep"] = keep;
   ctx->saved_data["select"] = std::string(select);
   ctx->saved_data["weight_only"] = weightOnly;
   ctx->saved_data["has_bias"] = bias.has_value() && bias->defined();
+  if (syncGroup)
+    ctx->saved_data["sync_group"] = std::string(*syncGroup);
+}
+
+/// The process group saved by saveSparsity, if any.
+std::optional<std::string> getSyncGroup(AutogradContext *ctx) {
+  auto it = ctx->saved_data.find("sync_group");
+  if (it == ctx->saved_data.end())
+    return std::nullopt;
+  return it->second.toStringRef();
 }
 
 /// Which of grad_input, grad_weight, grad_bias autograd asks for.
@@ -391,24 +451,24 @@ public:
                             at::IntArrayRef stride, at::IntArrayRef padding,
                             at::IntArrayRef dilation, int64_t groups,
                             double keep, c10::string_view select,
-                            bool weightOnly) {
+                            bool weightOnly, OptionalString syncGroup) {
     at::Tensor out;
     {
       at::AutoDispatchBelowADInplaceOrView guard;
       out = conv2dOp().call(input, weight, bias, stride, padding, dilation,
-                            groups, keep, select, weightOnly);
+                            groups, keep, select, weightOnly, syncGroup);
     }
     ctx->save_for_backward({input, weight});
     ctx->saved_data["stride"] = stride.vec();
     ctx->saved_data["padding"] = padding.vec();
     ctx->saved_data["dilation"] = dilation.vec();
     ctx->saved_data["groups"] = groups;
-    saveSparsity(ctx, bias, keep, select, weightOnly);
+    saveSparsity(ctx, bias, keep, select, weightOnly, syncGroup);
     return out;
   }
 
   static variable_list backward(AutogradContext *ctx, variable_list grads) {
-    variable_list out(10);
+    variable_list out(11);
     const at::Tensor &dy = grads[0];
     if (!dy.defined())
       return out;
@@ -420,10 +480,11 @@ public:
                                dilation =
                                    ctx->saved_data["dilation"].toIntVector();
     const std::string select = ctx->saved_data["select"].toStringRef();
+    const std::optional<std::string> syncGroup = getSyncGroup(ctx);
     auto [gx, gw, gb] = conv2dBackwardOp().call(
         dy, saved[0], saved[1], hasBias, stride, padding, dilation,
         ctx->saved_data["groups"].toInt(), ctx->saved_data["keep"].toDouble(),
-        select, ctx->saved_data["weight_only"].toBool(), mask);
+        select, ctx->saved_data["weight_only"].toBool(), mask, syncGroup);
     out[0] = gx;
     out[1] = gw;
     out[2] = gb;
@@ -436,19 +497,21 @@ public:
   static at::Tensor forward(AutogradContext *ctx, const at::Tensor &input,
                             const at::Tensor &weight,
                             const std::optional<at::Tensor> &bias, double keep,
-                            c10::string_view select, bool weightOnly) {
+                            c10::string_view select, bool weightOnly,
+                            OptionalString syncGroup) {
     at::Tensor out;
     {
       at::AutoDispatchBelowADInplaceOrView guard;
-      out = linearOp().call(input, weight, bias, keep, select, weightOnly);
+      out = linearOp().call(input, weight, bias, keep, select, weightOnly,
+                            syncGroup);
     }
     ctx->save_for_backward({input, weight});
-    saveSparsity(ctx, bias, keep, select, weightOnly);
+    saveSparsity(ctx, bias, keep, select, weightOnly, syncGroup);
     return out;
   }
 
   static variable_list backward(AutogradContext *ctx, variable_list grads) {
-    variable_list out(6);
+    variable_list out(7);
     const at::Tensor &dy = grads[0];
     if (!dy.defined())
       return out;
@@ -456,9 +519,10 @@ public:
     const bool hasBias = ctx->saved_data["has_bias"].toBool();
     const std::array<bool, 3> mask = getOutputMask(ctx);
     const std::string select = ctx->saved_data["select"].toStringRef();
+    const std::optional<std::string> syncGroup = getSyncGroup(ctx);
     auto [gx, gw, gb] = linearBackwardOp().call(
         dy, saved[0], saved[1], hasBias, ctx->saved_data["keep"].toDouble(),
-        select, ctx->saved_data["weight_only"].toBool(), mask);
+        select, ctx->saved_data["weight_only"].toBool(), mask, syncGroup);
     out[0] = gx;
     out[1] = gw;
     out[2] = gb;
@@ -470,15 +534,18 @@ at::Tensor conv2dAutograd(const at::Tensor &input, const at::Tensor &weight,
                           const std::optional<at::Tensor> &bias,
                           at::IntArrayRef stride, at::IntArrayRef padding,
                           at::IntArrayRef dilation, int64_t groups, double keep,
-                          c10::string_view select, bool weightOnly) {
+                          c10::string_view select, bool weightOnly,
+                          OptionalString syncGroup) {
   return Conv2dFunction::apply(input, weight, bias, stride, padding, dilation,
-                               groups, keep, select, weightOnly);
+                               groups, keep, select, weightOnly, syncGroup);
 }
 
 at::Tensor linearAutograd(const at::Tensor &input, const at::Tensor &weight,
                           const std::optional<at::Tensor> &bias, double keep,
-                          c10::string_view select, bool weightOnly) {
-  return LinearFunction::apply(input, weight, bias, keep, select, weightOnly);
+                          c10::string_view select, bool weightOnly,
+                          OptionalString syncGroup) {
+  return LinearFunction::apply(input, weight, bias, keep, select, weightOnly,
+                               syncGroup);
 }
 
 /// The backward operators' autograd: their results are gradients and are not
@@ -510,14 +577,14 @@ Tensor3 conv2dBackwardAutograd(const at::Tensor &gradOutput,
                                at::IntArrayRef stride, at::IntArrayRef padding,
                                at::IntArrayRef dilation, int64_t groups,
                                double keep, c10::string_view select,
-                               bool weightOnly,
-                               std::array<bool, 3> outputMask) {
+                               bool weightOnly, std::array<bool, 3> outputMask,
+                               OptionalString syncGroup) {
   Tensor3 grads;
   {
     at::AutoDispatchBelowADInplaceOrView guard;
     grads = conv2dBackwardOp().call(gradOutput, input, weight, hasBias, stride,
                                     padding, dilation, groups, keep, select,
-                                    weightOnly, outputMask);
+                                    weightOnly, outputMask, syncGroup);
   }
   markNotDifferentiable(kConv, grads, gradOutput, input, weight);
   return grads;
@@ -527,13 +594,13 @@ Tensor3 linearBackwardAutograd(const at::Tensor &gradOutput,
                                const at::Tensor &input,
                                const at::Tensor &weight, bool hasBias,
                                double keep, c10::string_view select,
-                               bool weightOnly,
-                               std::array<bool, 3> outputMask) {
+                               bool weightOnly, std::array<bool, 3> outputMask,
+                               OptionalString syncGroup) {
   Tensor3 grads;
   {
     at::AutoDispatchBelowADInplaceOrView guard;
     grads = linearBackwardOp().call(gradOutput, input, weight, hasBias, keep,
-                                    select, weightOnly, outputMask);
+                                    select, weightOnly, outputMask, syncGroup);
   }
   markNotDifferentiable(kLinear, grads, gradOutput, input, weight);
   return grads;
@@ -555,9 +622,8 @@ std::vector<double> statsOp() {
 
 void resetStatsOp() { ssprop::resetStats(); }
 
-/// What SSPROP_TACTIC may name for this layer on grad_output's device (the
-/// GPU tests run every one): CUDA's tactic candidates, or on other devices
-/// the gathered path and, for plain-GEMM layers, the matrix products.
+/// The names of the tactics that may run this layer on grad_output's device
+/// (getConvTactics; the GPU tests run every one).
 std::vector<std::string>
 conv2dTacticsOp(const at::Tensor &gradOutput, const at::Tensor &input,
                 const at::Tensor &weight, at::IntArrayRef stride,
@@ -565,14 +631,28 @@ conv2dTacticsOp(const at::Tensor &gradOutput, const at::Tensor &input,
                 int64_t groups, double keep, c10::string_view select,
                 bool weightOnly) {
   ConvBackwardArgs args = makeConvBackwardArgs(
-      gradOutput, input, weight, false, stride, padding, dilation, groups,
-      keep, select, weightOnly, {true, true, false});
-  if (gradOutput.is_cuda())
-    return getConvTacticsCuda(args);
-  std::vector<std::string> tactics{"gathered-cudnn"};
-  if (isPlainGemmConv(args))
-    tactics.push_back("cublas");
-  return tactics;
+      gradOutput, input, weight, false, stride, padding, dilation, groups, keep,
+      select, weightOnly, {true, true, false}, std::nullopt);
+  std::vector<std::string> names;
+  for (const Tactic &tactic : getConvTactics(args))
+    names.push_back(tactic.getName());
+  return names;
+}
+
+int64_t keptChannelsOp(double keep, int64_t channels) {
+  checkKeep("ssprop::kept_channels", keep);
+  TORCH_CHECK(channels >= 1,
+              "ssprop::kept_channels: channels must be >= 1, got ", channels);
+  return keptChannels(keep, channels);
+}
+
+void setTacticOp(std::optional<c10::string_view> name) {
+  setForcedTacticName(name ? std::string(*name) : std::string());
+}
+
+std::optional<std::string> getTacticOp() {
+  std::string name = getForcedTacticName();
+  return name.empty() ? std::nullopt : std::optional<std::string>(name);
 }
 
 DropSchedulerOptions schedulerOptions(c10::string_view mode, double keep,
@@ -628,16 +708,24 @@ double schedulerAverageKeepOp(c10::string_view mode, double keep,
 TORCH_LIBRARY(ssprop, m) {
   m.def("conv2d(Tensor input, Tensor weight, Tensor? bias, int[2] stride=1, "
         "int[2] padding=0, int[2] dilation=1, int groups=1, float keep=1.0, "
-        "str select=\"topk\", bool weight_only=False) -> Tensor");
+        "str select=\"topk\", bool weight_only=False, "
+        "str? sync_group=None) -> Tensor");
   m.def("linear(Tensor input, Tensor weight, Tensor? bias, float keep=1.0, "
-        "str select=\"topk\", bool weight_only=False) -> Tensor");
+        "str select=\"topk\", bool weight_only=False, "
+        "str? sync_group=None) -> Tensor");
   m.def("_conv2d_backward(Tensor grad_output, Tensor input, Tensor weight, "
         "bool has_bias, int[2] stride, int[2] padding, int[2] dilation, "
         "int groups, float keep, str select, bool weight_only, "
-        "bool[3] output_mask) -> (Tensor, Tensor, Tensor)");
+        "bool[3] output_mask, str? sync_group=None) -> (Tensor, Tensor, "
+        "Tensor)");
   m.def("_linear_backward(Tensor grad_output, Tensor input, Tensor weight, "
         "bool has_bias, float keep, str select, bool weight_only, "
-        "bool[3] output_mask) -> (Tensor, Tensor, Tensor)");
+        "bool[3] output_mask, str? sync_group=None) -> (Tensor, Tensor, "
+        "Tensor)");
+  m.def("kept_channels(float keep, int channels) -> int",
+        &ssprop::torch_bridge::keptChannelsOp);
+  m.def("set_tactic(str? name) -> ()", &ssprop::torch_bridge::setTacticOp);
+  m.def("get_tactic() -> str?", &ssprop::torch_bridge::getTacticOp);
   m.def("stats() -> float[]", &ssprop::torch_bridge::statsOp);
   m.def("reset_stats() -> ()", &ssprop::torch_bridge::resetStatsOp);
   m.def("_conv2d_tactics(Tensor grad_output, Tensor input, Tensor weight, "
@@ -689,17 +777,19 @@ at::Tensor conv2d(const at::Tensor &input, const at::Tensor &weight,
                   const std::optional<at::Tensor> &bias, at::IntArrayRef stride,
                   at::IntArrayRef padding, at::IntArrayRef dilation,
                   int64_t groups, double keep, const std::string &select,
-                  bool weightOnly) {
+                  bool weightOnly,
+                  const std::optional<std::string> &syncGroup) {
   return torch_bridge::conv2dOp().call(input, weight, bias, stride, padding,
                                        dilation, groups, keep, select,
-                                       weightOnly);
+                                       weightOnly, syncGroup);
 }
 
 at::Tensor linear(const at::Tensor &input, const at::Tensor &weight,
                   const std::optional<at::Tensor> &bias, double keep,
-                  const std::string &select, bool weightOnly) {
+                  const std::string &select, bool weightOnly,
+                  const std::optional<std::string> &syncGroup) {
   return torch_bridge::linearOp().call(input, weight, bias, keep, select,
-                                       weightOnly);
+                                       weightOnly, syncGroup);
 }
 
 } // namespace ssprop

@@ -11,6 +11,8 @@
 #include "LayerCases.h"
 #include "Reference.h"
 
+#include "ssprop/Runtime/PackedParams.h"
+
 #include <gtest/gtest.h>
 
 #include <dlfcn.h>

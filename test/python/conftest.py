@@ -33,3 +33,11 @@ def _bridge_test_setup(request):
         yield
     finally:
         torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def force_tactic():
+    """ssprop.set_tactic for one test: forces a tactic, cleared afterwards."""
+    import ssprop
+    yield ssprop.set_tactic
+    ssprop.set_tactic(None)

@@ -28,8 +28,8 @@ PRECISIONS = {"f32": (torch.float32, False, 1e-4), "tf32": (torch.float32, True,
               "f16": (torch.float16, False, 4e-3), "bf16": (torch.bfloat16, False, 2e-2)}
 
 
-def _tactic_grads(monkeypatch, tactic, y, inputs, dy):
-    monkeypatch.setenv("SSPROP_TACTIC", tactic)
+def _tactic_grads(force_tactic, tactic, y, inputs, dy):
+    force_tactic(tactic)
     return torch.autograd.grad(y, inputs, dy, retain_graph=True)
 
 
@@ -97,7 +97,7 @@ class TestCuda:
         assert torch.equal(gw, torch.zeros_like(w)) and torch.equal(gb, torch.zeros_like(b))
 
     @pytest.mark.parametrize("precision", list(PRECISIONS))
-    def test_every_tactic_matches_the_oracle(self, monkeypatch, precision):
+    def test_every_tactic_matches_the_oracle(self, force_tactic, precision):
         # Every kernel variant: each generated tile, gathered cuDNN and cuBLAS.
         dtype, tf32, tol = PRECISIONS[precision]
         torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = tf32
@@ -115,16 +115,16 @@ class TestCuda:
                                                        False)
             assert "gathered-cudnn" in tactics and len(tactics) > 1
             for tactic in tactics:
-                grads = _tactic_grads(monkeypatch, tactic, y, (x, w, b), dy)
+                grads = _tactic_grads(force_tactic, tactic, y, (x, w, b), dy)
                 for got, exp, name in zip(grads, want, ("dx", "dw", "db")):
                     assert got.dtype == dtype
                     _close(got, exp, f"{tactic} layer {stride, padding, dilation, groups, kernel} "
                                      f"{name}", tol)
 
-    def test_tactic_choice_is_timed_once_and_persisted(self, monkeypatch, capfd):
+    def test_tactic_choice_is_timed_once_and_persisted(self, force_tactic, monkeypatch, capfd):
         # SSPROP_LOG=1: one stderr line per timed layer. A timing cache left
         # by an earlier run may already hold this layer: then none at all.
-        monkeypatch.delenv("SSPROP_TACTIC", raising=False)
+        force_tactic(None)
         monkeypatch.setenv("SSPROP_LOG", "1")
         x = torch.randn(8, 24, 14, 14, device="cuda", requires_grad=True)
         w = torch.randn(48, 24, 3, 3, device="cuda", requires_grad=True)
@@ -143,8 +143,8 @@ class TestCuda:
                  for line in open(f).read().splitlines()[1:]]
         assert any(t[1].startswith(("generated:", "gathered-cudnn")) for t in lines), lines
 
-    def test_unknown_forced_tactic_is_a_clear_error(self, monkeypatch):
-        monkeypatch.setenv("SSPROP_TACTIC", "generated:nope")
+    def test_unknown_forced_tactic_is_a_clear_error(self, force_tactic):
+        force_tactic("generated:nope")
         x = torch.randn(2, 8, 6, 6, device="cuda", requires_grad=True)
         w = torch.randn(16, 8, 3, 3, device="cuda", requires_grad=True)
         y = torch.ops.ssprop.conv2d(x, w, None, 1, 1, 1, 1, 0.5)

@@ -74,10 +74,10 @@ def test_conv2d_keep_one_is_dense_bit_for_bit(groups, select):
 
 @pytest.mark.parametrize("keep", KEEPS)
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
-def test_conv2d_gemm_tactic_for_1x1_layers(monkeypatch, dtype, keep):
-    # SSPROP_TACTIC=cublas: the matrix products of CUDA's cuBLAS tactic, on
+def test_conv2d_gemm_tactic_for_1x1_layers(force_tactic, dtype, keep):
+    # The cublas tactic: the matrix products of CUDA's cuBLAS tactic, on
     # ATen's CPU BLAS here; strided or padded 1x1 layers stay on the gathered path.
-    monkeypatch.setenv("SSPROP_TACTIC", "cublas")
+    force_tactic("cublas")
     for stride, padding, bias, weight_only, channels_last in itertools.product(
             (1, 2), (0, 1), (True, False), (False, True), (False, True)):
         what = f"stride {stride} padding {padding} bias {bias} weight_only {weight_only} " \
@@ -95,12 +95,12 @@ def test_conv2d_gemm_tactic_for_1x1_layers(monkeypatch, dtype, keep):
             assert_close(got, exp, f"{what} {name}")
 
 
-def test_conv2d_gemm_tactic_selects_like_the_gathered_path(monkeypatch):
+def test_conv2d_gemm_tactic_selects_like_the_gathered_path(force_tactic):
     x = torch.randn(2, 6, 5, 5, dtype=torch.float64, requires_grad=True)
     w = torch.randn(16, 6, 1, 1, dtype=torch.float64, requires_grad=True)
     grads = {}
     for tactic in ("gathered-cudnn", "cublas"):
-        monkeypatch.setenv("SSPROP_TACTIC", tactic)
+        force_tactic(tactic)
         torch.manual_seed(3)
         y = torch.ops.ssprop.conv2d(x, w, None, 1, 0, 1, 1, 0.25, "random")
         grads[tactic] = torch.autograd.grad(y, (x, w), torch.ones_like(y))
@@ -361,3 +361,31 @@ def test_torch_compile_trains_like_eager():
     model(x).sum().backward()
     for a, b in zip(g_compiled, (p.grad for p in model.parameters())):
         assert_close(a, b)
+
+
+def test_kept_channels_is_the_library_rule():
+    assert [ssprop.kept_channels(k, 10) for k in (1.0, 0.7, 0.29, 1e-3)] == [10, 7, 2, 1]
+    assert ssprop.kept_channels(0.29, 100) == 28  # 0.29 * 100 = 28.999...
+    with pytest.raises(RuntimeError, match=r"ssprop::kept_channels: keep must be in \(0, 1\], "
+                                           r"got 0"):
+        ssprop.kept_channels(0.0, 10)
+    with pytest.raises(RuntimeError, match="ssprop::kept_channels: channels must be >= 1, got 0"):
+        ssprop.kept_channels(0.5, 0)
+
+
+def test_the_forced_tactic_starts_as_SSPROP_TACTIC_and_can_be_changed():
+    import os
+    import subprocess
+    import sys
+    code = "import ssprop; print(ssprop.get_tactic())"
+    for env, want in (("cublas", "cublas"), ("", "None")):
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           env={**os.environ, "SSPROP_TACTIC": env}, timeout=120)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.strip() == want
+    before = ssprop.get_tactic()
+    with ssprop.tactic("cublas"):
+        assert ssprop.get_tactic() == "cublas"
+        with ssprop.tactic(None):
+            assert ssprop.get_tactic() is None
+    assert ssprop.get_tactic() == before

@@ -1,7 +1,8 @@
-"""DDP with synchronised channel scores (python/ssprop_train/distributed.py): two
-CPU processes (gloo) on halves of a batch give the gradients of one process on
-the whole batch (DDP averages, so: the gradient of the mean loss), through the
-bridge's own ssProp backward. Without the synchronisation they do not."""
+"""DDP with synchronised channel scores (ssprop.distributed): two CPU processes
+(gloo) on halves of a batch give the gradients of one process on the whole batch
+(DDP averages, so: the gradient of the mean loss), through the operator's own
+backward (torch.ops.ssprop.*, all-reducing the scores between scoring and
+selection). Without the synchronisation they do not."""
 
 import os
 import socket
@@ -55,7 +56,7 @@ def grads(model):
 
 def _worker(rank, world, port, out_dir):
     import torch.distributed as dist
-    from ssprop_train import distributed as sd
+    ssprop = bridge.require()
 
     os.environ["MASTER_ADDR"] = "127.0.0.1"
     os.environ["MASTER_PORT"] = str(port)
@@ -67,15 +68,23 @@ def _worker(rank, world, port, out_dir):
         xs, ys = x[rank * per:(rank + 1) * per], y[rank * per:(rank + 1) * per]
         results = {}
         for variant, select, sync in (("sync-topk", "topk", True), ("sync-random", "random", True),
-                                      ("local-topk", "topk", False)):
+                                      ("local-topk", "topk", False),
+                                      ("local-random", "random", False)):
             model = make_model(select)
             if sync:
-                sd.sync_scores(model, seed=5)
+                ssprop.distributed(model)
             ddp = torch.nn.parallel.DistributedDataParallel(model)
-            sd.reset_stats()
+            ssprop.reset_stats()
             loss = torch.nn.functional.cross_entropy(ddp(xs), ys)
-            loss.backward()
-            results[variant] = {"grads": grads(model), "stats": sd.take_stats()}
+            # Each rank's own random permutations differ.
+            torch.manual_seed(100 + rank)
+            with torch.profiler.profile() as prof:
+                loss.backward()
+            called = sorted({e.name for e in prof.events() if e.name.startswith("ssprop::")})
+            stats = ssprop.stats()
+            results[variant] = {"grads": grads(model), "called": called,
+                                "stats": (stats["dense_backward_flops"],
+                                          stats["actual_backward_flops"])}
         torch.save(results, Path(out_dir) / f"rank{rank}.pt")
     finally:
         dist.destroy_process_group()
@@ -122,18 +131,55 @@ def test_without_sync_the_ranks_keep_different_channels(ddp_results, reference):
     assert differs, "local selection happened to match the global one: the test lost its power"
 
 
+def _nonzero_rows(grads, name):
+    return int((grads[name].flatten(1).abs().sum(1) != 0).sum())
+
+
+LAYERS = (("c1.weight", 8), ("c2.weight", 12), ("c3.weight", 6), ("fc.weight", 10))
+
+
 def test_synced_random_keeps_the_same_channels_on_every_rank(ddp_results):
     ssprop = bridge.require()
     got = ddp_results[0]["sync-random"]["grads"]
-    # After DDP's average a row is non-zero if any rank kept it: exactly k rows.
-    for name, cout in (("c1.weight", 8), ("c2.weight", 12), ("c3.weight", 6), ("fc.weight", 10)):
-        nonzero = int((got[name].flatten(1).abs().sum(1) != 0).sum())
-        assert nonzero == ssprop.kept_channels(KEEP, cout), name
+    # After DDP's average a row is non-zero if any rank kept it (and its
+    # gradient is not zero: c2's channels feeding a group of c3 without kept
+    # channels get none). c1 and fc have no such zeros: exactly k rows.
+    for name, cout in LAYERS:
+        k = ssprop.kept_channels(KEEP, cout)
+        assert _nonzero_rows(got, name) <= k, name
+        if name in ("c1.weight", "fc.weight"):
+            assert _nonzero_rows(got, name) == k, name
+
+
+def test_without_sync_random_ranks_keep_different_channels(ddp_results):
+    ssprop = bridge.require()
+    got = ddp_results[0]["local-random"]["grads"]
+    assert any(_nonzero_rows(got, name) > ssprop.kept_channels(KEEP, cout)
+               for name, cout in LAYERS), "the ranks happened to agree: the test lost its power"
 
 
 def test_synced_flops_are_counted(ddp_results):
     dense, actual = ddp_results[0]["sync-topk"]["stats"]
     assert dense > 0 and actual == pytest.approx(KEEP * dense)
+
+
+def test_the_synced_backward_runs_through_the_operator(ddp_results):
+    for rank in range(2):
+        for variant in ("sync-topk", "sync-random"):
+            assert ddp_results[rank][variant]["called"] == [
+                "ssprop::_conv2d_backward", "ssprop::_linear_backward"], (rank, variant)
+
+
+def test_distributed_needs_an_initialised_process_group_and_ssprop_layers():
+    ssprop = bridge.require()
+    with pytest.raises(RuntimeError, match="ssprop.distributed: torch.distributed is not "
+                                           "initialised"):
+        ssprop.distributed(make_model("topk"))
+    with pytest.raises(ValueError, match="the model has no ssprop layer"):
+        ssprop.distributed(Net(), enabled=False)
+    model = make_model("topk")
+    assert ssprop.distributed(model, enabled=False) == 4
+    assert all(m.sync_group is None for m in model.modules() if hasattr(m, "sync_group"))
 
 
 def test_trainer_distributed_run(tmp_path):

@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -41,9 +40,9 @@ struct FakeTimer {
   std::map<std::string, double> times;
   int calls = 0;
   TacticSelector::Timer get() {
-    return [this](const std::string &tactic) {
+    return [this](const Tactic &tactic) {
       ++calls;
-      auto it = times.find(tactic);
+      auto it = times.find(tactic.getName());
       if (it == times.end())
         throw std::runtime_error("cannot run this layer");
       return it->second;
@@ -51,31 +50,53 @@ struct FakeTimer {
   }
 };
 
-const std::vector<std::string> kCandidates = {"generated:64x64x16_4x4",
-                                              "generated:128x128x8_8x8",
-                                              "gathered-cudnn"};
+std::vector<Tactic> parseAll(const std::vector<std::string> &names) {
+  std::vector<Tactic> tactics;
+  for (const std::string &name : names)
+    tactics.push_back(Tactic::parse(name).value());
+  return tactics;
+}
+
+std::vector<std::string> namesOf(const std::vector<Tactic> &tactics) {
+  std::vector<std::string> names;
+  for (const Tactic &tactic : tactics)
+    names.push_back(tactic.getName());
+  return names;
+}
+
+const std::vector<Tactic> kCandidates = parseAll(
+    {"generated:64x64x16_4x4", "generated:128x128x8_8x8", "gathered-cudnn"});
+
+/// Forces `name` for the test's scope.
+struct ForcedTacticScope {
+  explicit ForcedTacticScope(const std::string &name) {
+    setForcedTacticName(name);
+  }
+  ~ForcedTacticScope() { setForcedTacticName(""); }
+};
 
 TEST(Tactics, CandidatesIncludeCublasOnlyForPlainGemms) {
   ConvLayerSpec spec;
   spec.inputShape = {8, 16, 8, 8};
   spec.weightShape = {32, 16, 3, 3};
-  std::vector<std::string> conv = getTacticCandidates(spec);
+  std::vector<std::string> conv = namesOf(getTacticCandidates(spec));
   EXPECT_EQ(conv.size(), getTileConfigs(spec.dtype).size() + 1);
   EXPECT_EQ(conv.front(), "generated:tc64x64_w4s4");
   EXPECT_NE(std::find(conv.begin(), conv.end(), "generated:64x64x16_4x4"),
             conv.end());
   EXPECT_EQ(conv.back(), "gathered-cudnn");
   spec.weightShape = {32, 16, 1, 1};
-  EXPECT_EQ(getTacticCandidates(spec).back(), "cublas");
+  EXPECT_EQ(getTacticCandidates(spec).back().getName(), "cublas");
   spec.stride = {2, 2};
-  EXPECT_EQ(getTacticCandidates(spec).back(), "gathered-cudnn");
+  EXPECT_EQ(getTacticCandidates(spec).back().getName(), "gathered-cudnn");
 }
 
 TEST(Tactics, PicksTheFastestAndSkipsThoseThatCannotRun) {
   FakeTimer timer;
   timer.times = {{"generated:64x64x16_4x4", 2.0}, {"gathered-cudnn", 1.5}};
   TacticSelector selector("", h100());
-  EXPECT_EQ(selector.choose("layer", kCandidates, timer.get()), "gathered-cudnn");
+  EXPECT_EQ(selector.choose("layer", kCandidates, timer.get()).getName(),
+            "gathered-cudnn");
   EXPECT_EQ(timer.calls, 3);
 }
 
@@ -87,7 +108,7 @@ TEST(Tactics, ChoiceIsPersistedAndNotTimedAgain) {
   TacticSelector(dir.string(), h100()).choose("layer", kCandidates, timer.get());
   EXPECT_EQ(timer.calls, 3);
   TacticSelector again(dir.string(), h100());
-  EXPECT_EQ(again.choose("layer", kCandidates, timer.get()),
+  EXPECT_EQ(again.choose("layer", kCandidates, timer.get()).getName(),
             "generated:64x64x16_4x4");
   EXPECT_EQ(timer.calls, 3) << "a cached choice must not be timed again";
   EXPECT_EQ(again.getTimings(), 0);
@@ -108,10 +129,11 @@ TEST(Tactics, AnotherDeviceOrDriverTimesAgain) {
 TEST(Tactics, ForcedTacticMustBeACandidate) {
   FakeTimer timer;
   TacticSelector selector("", h100());
-  ::setenv("SSPROP_TACTIC", "gathered-cudnn", 1);
-  EXPECT_EQ(selector.choose("layer", kCandidates, timer.get()), "gathered-cudnn");
+  ForcedTacticScope gathered("gathered-cudnn");
+  EXPECT_EQ(selector.choose("layer", kCandidates, timer.get()).getName(),
+            "gathered-cudnn");
   EXPECT_EQ(timer.calls, 0);
-  ::setenv("SSPROP_TACTIC", "cublas", 1);
+  ForcedTacticScope cublas("cublas");
   try {
     selector.choose("layer", kCandidates, timer.get());
     ADD_FAILURE() << "expected a TacticError";
@@ -121,14 +143,13 @@ TEST(Tactics, ForcedTacticMustBeACandidate) {
                  "candidates: generated:64x64x16_4x4, "
                  "generated:128x128x8_8x8, gathered-cudnn");
   }
-  ::unsetenv("SSPROP_TACTIC");
 }
 
 TEST(Tactics, NoRunnableCandidateIsAnError) {
   FakeTimer timer;
   TacticSelector selector("", h100());
   try {
-    selector.choose("layer", {"generated:64x64x16_4x4"}, timer.get());
+    selector.choose("layer", parseAll({"generated:64x64x16_4x4"}), timer.get());
     ADD_FAILURE() << "expected a TacticError";
   } catch (const TacticError &error) {
     EXPECT_STREQ(error.what(), "no tactic could run the layer:\n"
@@ -144,7 +165,8 @@ TEST(Tactics, ForeignOrDamagedTimingFileIsIgnoredAndReplaced) {
   FakeTimer timer;
   timer.times = {{"gathered-cudnn", 1.0}};
   TacticSelector selector(dir.string(), h100());
-  EXPECT_EQ(selector.choose("layer", kCandidates, timer.get()), "gathered-cudnn");
+  EXPECT_EQ(selector.choose("layer", kCandidates, timer.get()).getName(),
+            "gathered-cudnn");
   EXPECT_EQ(timer.calls, 3);
   std::ifstream in(file);
   std::string header;
@@ -156,7 +178,7 @@ TEST(Tactics, WithoutTf32F32LayersGetOnlyExactTiles) {
   ConvLayerSpec spec;
   spec.inputShape = {8, 16, 8, 8};
   spec.weightShape = {32, 16, 3, 3};
-  std::vector<std::string> exact = getTacticCandidates(spec, false);
+  std::vector<std::string> exact = namesOf(getTacticCandidates(spec, false));
   EXPECT_EQ(exact.size(), getSimtTileConfigs().size() + 1);
   for (const TileConfig &tile : getSimtTileConfigs())
     EXPECT_NE(std::find(exact.begin(), exact.end(),
@@ -172,15 +194,44 @@ TEST(Tactics, GroupedOneByOneIsNotAPlainGemm) {
   spec.inputShape = {8, 16, 8, 8};
   spec.weightShape = {32, 8, 1, 1};
   spec.groups = 2;
-  EXPECT_EQ(getTacticCandidates(spec).back(), "gathered-cudnn");
+  EXPECT_EQ(getTacticCandidates(spec).back().getName(), "gathered-cudnn");
 }
 
 TEST(Tactics, ForcedTacticIsReturnedOnlyWhenSet) {
-  ::unsetenv("SSPROP_TACTIC");
   EXPECT_EQ(getForcedTactic(kCandidates), std::nullopt);
-  ::setenv("SSPROP_TACTIC", "gathered-cudnn", 1);
-  EXPECT_EQ(getForcedTactic(kCandidates), "gathered-cudnn");
-  ::unsetenv("SSPROP_TACTIC");
+  {
+    ForcedTacticScope forced("gathered-cudnn");
+    EXPECT_EQ(getForcedTactic(kCandidates), Tactic::gathered());
+  }
+  EXPECT_EQ(getForcedTactic(kCandidates), std::nullopt);
+}
+
+TEST(Tactics, ChangingTheForcedTacticChangesTheGeneration) {
+  uint64_t before = getTacticSettingsGeneration();
+  ForcedTacticScope forced("gathered-cudnn");
+  EXPECT_NE(getTacticSettingsGeneration(), before);
+}
+
+TEST(Tactics, NamesRoundTripAndUnknownNamesAreRejected) {
+  for (const Tactic &tactic :
+       getTacticCandidates(ConvLayerSpec{{8, 16, 8, 8}, {32, 16, 1, 1}}))
+    EXPECT_EQ(Tactic::parse(tactic.getName()), tactic) << tactic.getName();
+  for (const char *bad : {"", "generated:", "generated:nope", "cudnn",
+                          "gathered-cudnn ", "generated:tc64x64_w4s4x"})
+    EXPECT_EQ(Tactic::parse(bad), std::nullopt) << bad;
+}
+
+TEST(Tactics, LookupAnswersOnlyFromTheCacheOrTheForcedTactic) {
+  FakeTimer timer;
+  timer.times = {{"gathered-cudnn", 1.0}};
+  TacticSelector selector("", h100());
+  EXPECT_EQ(selector.lookup("layer", kCandidates), std::nullopt);
+  selector.choose("layer", kCandidates, timer.get());
+  EXPECT_EQ(selector.lookup("layer", kCandidates), Tactic::gathered());
+  ForcedTacticScope forced("generated:64x64x16_4x4");
+  EXPECT_EQ(selector.lookup("other", kCandidates)->getName(),
+            "generated:64x64x16_4x4");
+  EXPECT_EQ(timer.calls, 3);
 }
 
 } // namespace

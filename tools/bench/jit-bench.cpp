@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ssprop/Runtime/Jit.h"
+#include "ssprop/Runtime/LayerResolver.h"
 #include "ssprop/Runtime/Nvrtc.h"
 
 #include <algorithm>
@@ -103,7 +104,7 @@ int main(int argc, char **argv) {
     hit.push_back(millisecondsSince(t));
   }
   // The launch path's hit: a layer already compiled, looked up by its key.
-  Jit jit(cacheOptions);
+  Jit jit(cacheOptions, compileConvBackward);
   ConvLayerSpec layer;
   layer.inputShape = {128, 256, 14, 14};
   layer.weightShape = {256, 256, 3, 3};
@@ -115,6 +116,21 @@ int main(int argc, char **argv) {
   for (int i = 0; i < kLookups; ++i)
     jit.getLayer(layer, options);
   double layerHitUs = millisecondsSince(t) * 1000 / kLookups;
+  // The backward's hot path: a layer resolved once (tactic and kernels),
+  // looked up by its spec. Timing is faked (no GPU): the default tile wins.
+  TacticSelector selector("", DeviceIdentity{"bench", 90, 0, 0, 0});
+  LayerResolver resolver(jit, selector);
+  LayerTarget target;
+  target.options = options;
+  auto fakeTimer = [](const ResolvedLayer &candidate) {
+    return candidate.tactic == Tactic::generated(getDefaultTileConfig()) ? 1.0
+                                                                         : 2.0;
+  };
+  resolver.resolve(layer, target, fakeTimer);
+  t = Clock::now();
+  for (int i = 0; i < kLookups; ++i)
+    resolver.resolve(layer, target, fakeTimer);
+  double resolveHitUs = millisecondsSince(t) * 1000 / kLookups;
 
   std::cout << "kernels: " << kernels.size() << " distinct, from " << file
             << " (" << getArchName(options.arch) << ")\n"
@@ -126,7 +142,10 @@ int main(int argc, char **argv) {
             << " ms\n"
             << "memory hit per kernel (key = SHA-256 of the source): median "
             << median(hit) * 1000 << " us\n"
-            << "layer hit (the launch path): " << layerHitUs << " us\n";
+            << "layer hit (Jit::getLayer by string key): " << layerHitUs
+            << " us\n"
+            << "resolved layer hit (the backward's hot path): " << resolveHitUs
+            << " us\n";
 
   // Candidate NVRTC options on a sample of the kernels.
   std::vector<std::pair<std::string, std::vector<std::string>>> candidates = {

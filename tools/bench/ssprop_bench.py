@@ -58,19 +58,14 @@ def time_ms(fn, warmup, repeats):
     return statistics.median(times)
 
 
-def gathered_cudnn_backward(dy, x, w, conv, keep):
-    """The reference ssProp backward built from ATen/cuDNN calls."""
-    cout = w.shape[0]
-    k = max(int(math.floor(keep * cout)), 1)
-    scores = dy.abs().mean(dim=(0, 2, 3))
-    idx = torch.topk(scores, k).indices.sort().values
-    dy_k, w_k = dy.index_select(1, idx), w.index_select(0, idx)
-    gx, gw_k, gb_k = torch.ops.aten.convolution_backward(
-        dy_k, x, w_k, [k], [conv.stride] * 2, [conv.padding] * 2, [1, 1], False, [0, 0], 1,
-        [True, True, True])
-    gw = torch.zeros_like(w).index_copy_(0, idx, gw_k)
-    gb = torch.zeros(cout, device=dy.device, dtype=dy.dtype).index_copy_(0, idx, gb_k)
-    return gx, gw, gb
+def gathered_cudnn_backward(dy, x, w, b, conv, keep):
+    """The reference ssProp backward (gathered cuDNN), as ssprop runs it when
+    that tactic is forced."""
+    import ssprop
+    with ssprop.tactic("gathered-cudnn"):
+        return torch.ops.ssprop._conv2d_backward(
+            dy, x, w, True, [conv.stride] * 2, [conv.padding] * 2, [1, 1], 1, keep, "topk",
+            False, [True, True, True])
 
 
 def bench_layer(conv, batch, keep, dtype, args):
@@ -87,11 +82,12 @@ def bench_layer(conv, batch, keep, dtype, args):
                                        keep, "topk", False)
     dense = time_ms(lambda: torch.autograd.grad(dense_out, (x, w, b), dy, retain_graph=True),
                     args.warmup, args.repeats)
-    gathered = time_ms(lambda: gathered_cudnn_backward(dy, x.detach(), w.detach(), conv, keep),
+    gathered = time_ms(lambda: gathered_cudnn_backward(dy, x.detach(), w.detach(), b, conv,
+                                                       keep),
                        args.warmup, args.repeats)
     ours = time_ms(lambda: torch.autograd.grad(ours_out, (x, w, b), dy, retain_graph=True),
                    args.warmup, args.repeats)
-    k = max(int(math.floor(keep * conv.cout)), 1)
+    k = torch.ops.ssprop.kept_channels(keep, conv.cout)
     flops = 2 * 2 * batch * ho * ho * k * conv.cin * conv.kernel ** 2  # dgrad + wgrad
     return dense, gathered, ours, flops
 

@@ -122,9 +122,10 @@ Request parseArguments(int argc, char **argv) {
       request.layer.keep = keep;
     } else if (arg == "--select") {
       std::string text = value(i, arg);
-      if (text != "topk" && text != "random")
+      std::optional<Select> select = parseSelect(text);
+      if (!select)
         throw UsageError("--select expects topk or random, got '" + text + "'");
-      request.layer.select = text == "topk" ? Select::topk : Select::random;
+      request.layer.select = *select;
     } else if (arg == "--weight-only") {
       request.layer.weightOnly = true;
     } else if (arg == "--no-input-grad") {

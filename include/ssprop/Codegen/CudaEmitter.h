@@ -3,8 +3,8 @@
 #ifndef SSPROP_CODEGEN_CUDAEMITTER_H
 #define SSPROP_CODEGEN_CUDAEMITTER_H
 
-#include "ssprop/Codegen/CodegenOptions.h"
-#include "ssprop/Codegen/KernelPlan.h"
+#include "ssprop/Core/CodegenOptions.h"
+#include "ssprop/Core/KernelPlan.h"
 
 #include "mlir/Support/LogicalResult.h"
 

@@ -10,30 +10,15 @@
 #ifndef SSPROP_COMPILER_COMPILER_H
 #define SSPROP_COMPILER_COMPILER_H
 
-#include "ssprop/Codegen/CodegenOptions.h"
-#include "ssprop/Codegen/KernelPlan.h"
+#include "ssprop/Core/CodegenOptions.h"
+#include "ssprop/Core/KernelPlan.h"
+#include "ssprop/Core/LayerSpec.h"
 
-#include <array>
-#include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace ssprop {
-
-enum class Select { topk, random };
-
-/// One convolution's backward: the key of everything the compiler specialises.
-struct ConvLayerSpec {
-  std::array<int64_t, 4> inputShape;  ///< N, Cin, H, W
-  std::array<int64_t, 4> weightShape; ///< Cout, Cin / groups, KH, KW
-  std::array<int64_t, 2> stride{1, 1}, padding{0, 0}, dilation{1, 1};
-  int64_t groups = 1;
-  ElementType dtype = ElementType::f32;
-  double keep = 1.0;
-  Select select = Select::topk;
-  bool weightOnly = false;
-  /// False for a network's first layer: no input gradient is computed.
-  bool needInputGrad = true;
-};
 
 struct CompileResult {
   /// Empty on success; otherwise the compiler's diagnostics.
@@ -47,11 +32,6 @@ struct CompileResult {
 
   bool ok() const { return error.empty(); }
 };
-
-/// k = max(floor(keep * Cout), 1): the kept channels, as the lowering
-/// computes them (SparsityAttr::getNumKept). Everything compiled for a layer
-/// depends on keep only through k.
-int64_t getNumKept(const ConvLayerSpec &spec);
 
 /// The `ssprop.conv2d_backward` IR of a layer, as text.
 std::string buildConvBackwardIR(const ConvLayerSpec &spec);

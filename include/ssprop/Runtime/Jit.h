@@ -1,9 +1,11 @@
-//===- Jit.h - layer keys to launchable kernels ------------------*- C++ -*-===//
+//===- Jit.h - layer keys to launchable kernels ------------------*- C++
+//-*-===//
 //
-// The JIT runtime: a layer key (shapes, geometry, dtype, keep, select, grads,
+// The JIT runtime: a layer key (shapes, geometry, dtype, k, select, grads,
 // arch, tile) becomes the layer's kernel plan and cubins, compiled on first
-// use through the compiler facade and NVRTC, cached in memory and on disk,
-// and launched through the lazily loaded CUDA driver.
+// use through the compiler facade (Compiler.h) and NVRTC, cached in memory
+// and on disk, and launched through the lazily loaded CUDA driver. The
+// compiler is handed in, so the runtime builds and is tested without it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,6 +18,7 @@
 
 #include <cuda.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -44,10 +47,16 @@ std::string getLayerKey(const ConvLayerSpec &spec,
 
 class Jit {
 public:
-  explicit Jit(KernelCache::Options cacheOptions,
-               KernelCache::Compiler compiler = nullptr);
+  /// Lowers and emits a layer (compileConvBackward in the product).
+  using LayerCompiler = std::function<CompileResult(const ConvLayerSpec &,
+                                                    const CodegenOptions &)>;
 
-  /// The process-wide JIT, configured from the environment.
+  /// `kernelCompiler` turns sources into cubins (NVRTC when null).
+  Jit(KernelCache::Options cacheOptions, LayerCompiler layerCompiler,
+      KernelCache::Compiler kernelCompiler = nullptr);
+
+  /// The process-wide JIT on the real compiler, configured from the
+  /// environment (defined apart, in the only file that links the compiler).
   static Jit &getGlobal();
 
   /// The layer's plan and cubins; compiled once per key even when called
@@ -69,6 +78,7 @@ public:
 private:
   CUfunction getFunction(const CompiledLayer &layer, int kernel);
 
+  LayerCompiler layerCompiler;
   KernelCache cache;
   OnceMap<std::shared_ptr<const CompiledLayer>> layers;
   mutable std::mutex mutex; // guards functions and layerHits

@@ -10,8 +10,8 @@
 #ifndef SSPROP_RUNTIME_KERNELCACHE_H
 #define SSPROP_RUNTIME_KERNELCACHE_H
 
-#include "ssprop/Codegen/CodegenOptions.h"
-#include "ssprop/Codegen/KernelPlan.h"
+#include "ssprop/Core/CodegenOptions.h"
+#include "ssprop/Core/KernelPlan.h"
 #include "ssprop/Runtime/OnceMap.h"
 
 #include <cstdint>

@@ -3,8 +3,8 @@
 #ifndef SSPROP_RUNTIME_NVRTC_H
 #define SSPROP_RUNTIME_NVRTC_H
 
-#include "ssprop/Codegen/CodegenOptions.h"
-#include "ssprop/Codegen/KernelPlan.h"
+#include "ssprop/Core/CodegenOptions.h"
+#include "ssprop/Core/KernelPlan.h"
 
 #include <stdexcept>
 #include <string>

@@ -1,18 +1,22 @@
-//===- Tactics.h - choosing the fastest implementation per layer -*- C++ -*-===//
+//===- Tactics.h - choosing the fastest implementation per layer -*- C++
+//-*-===//
 //
 // TensorRT-style tactics: each layer has several candidate implementations
 // (generated kernels with different tiles, gathered cuDNN, cuBLAS for 1x1).
 // The first use times every candidate and keeps the fastest; the choice is
 // persisted in a timing cache keyed by the device and the software versions,
-// so later runs do not time again. SSPROP_TACTIC forces one candidate.
+// so later runs do not time again. A forced tactic (SSPROP_TACTIC, or
+// setForcedTactic) overrides the choice.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef SSPROP_RUNTIME_TACTICS_H
 #define SSPROP_RUNTIME_TACTICS_H
 
-#include "ssprop/Compiler/Compiler.h"
+#include "ssprop/Core/LayerSpec.h"
+#include "ssprop/Core/Tactic.h"
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -23,7 +27,7 @@
 
 namespace ssprop {
 
-/// A bad SSPROP_TACTIC or a layer no candidate could run.
+/// A bad forced tactic or a layer no candidate could run.
 class TacticError : public std::runtime_error {
 public:
   using std::runtime_error::runtime_error;
@@ -39,18 +43,25 @@ struct DeviceIdentity {
   int nvrtcVersion;        ///< getNvrtcVersion()
 };
 
-/// The candidates for a convolution layer: the generated kernels with each
-/// tile configuration (`generated:64x64x16_4x4`, ...), the gathered-cuDNN
-/// path, and cuBLAS where the layer is a plain GEMM (1x1, stride 1, no
-/// padding, one group). Without `allowTf32` (PyTorch's
+/// The candidates for a CUDA convolution layer: the generated kernels with
+/// each tile configuration, the gathered-cuDNN path, and cuBLAS where the
+/// layer is a plain GEMM (isPlainGemm). Without `allowTf32` (PyTorch's
 /// torch.backends.cudnn.allow_tf32), f32 layers get no tensor-core tiles.
-std::vector<std::string> getTacticCandidates(const ConvLayerSpec &spec,
-                                             bool allowTf32 = true);
+std::vector<Tactic> getTacticCandidates(const ConvLayerSpec &spec,
+                                        bool allowTf32 = true);
 
-/// SSPROP_TACTIC when set, which must then be one of `candidates` (else a
-/// TacticError listing them); std::nullopt when unset.
-std::optional<std::string>
-getForcedTactic(const std::vector<std::string> &candidates);
+/// The forced tactic's name, empty when none is forced. Its first value is
+/// SSPROP_TACTIC, read once.
+std::string getForcedTacticName();
+/// Forces the tactic `name` on every layer (empty: choose again).
+void setForcedTacticName(const std::string &name);
+/// Changes whenever the forced tactic does: memoised choices from another
+/// generation are stale.
+uint64_t getTacticSettingsGeneration();
+
+/// The forced tactic, which must be one of `candidates` (else a TacticError
+/// listing them); std::nullopt when none is forced.
+std::optional<Tactic> getForcedTactic(const std::vector<Tactic> &candidates);
 
 /// The timing cache's file name for `device` (a SHA-256 of every field and
 /// the ssprop version).
@@ -60,23 +71,28 @@ class TacticSelector {
 public:
   /// Milliseconds one run of `tactic` takes on the layer, or an exception if
   /// the tactic cannot run it.
-  using Timer = std::function<double(const std::string &tactic)>;
+  using Timer = std::function<double(const Tactic &tactic)>;
 
   /// Persists choices under `directory`/timing/ (empty: memory only).
   TacticSelector(std::string directory, DeviceIdentity device);
 
-  /// The tactic for `layerKey` among `candidates`: SSPROP_TACTIC if set
+  /// The tactic for `layerKey` among `candidates`: the forced tactic if any
   /// (which must be one of them), else the cached choice, else the fastest
   /// as timed by `timer`, which is then cached. Thread-safe; `timer` runs
   /// under the selector's lock and must not call back into it.
-  std::string choose(const std::string &layerKey,
-                     const std::vector<std::string> &candidates,
-                     const Timer &timer);
+  Tactic choose(const std::string &layerKey,
+                const std::vector<Tactic> &candidates, const Timer &timer);
+
+  /// The forced or cached choice for `layerKey` without timing anything.
+  std::optional<Tactic> lookup(const std::string &layerKey,
+                               const std::vector<Tactic> &candidates) const;
 
   /// How many candidates were timed (for tests and statistics).
   int getTimings() const;
 
 private:
+  std::optional<Tactic> findCached(const std::string &layerKey,
+                                   const std::vector<Tactic> &candidates) const;
   void load();
   void save();
 

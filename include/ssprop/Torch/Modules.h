@@ -24,6 +24,7 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
 
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -51,6 +52,9 @@ struct Conv2dOptions {
   TORCH_ARG(std::string, select) = "topk";
   /// Dense input gradient, sparse weight and bias gradients.
   TORCH_ARG(bool, weight_only) = false;
+  /// The process group (by name) whose processes keep the same channels;
+  /// see ssprop::distributed.
+  TORCH_ARG(std::optional<std::string>, sync_group) = std::nullopt;
 };
 
 class SSPROP_TORCH_API Conv2dImpl : public torch::nn::Cloneable<Conv2dImpl> {
@@ -88,6 +92,7 @@ struct LinearOptions {
   TORCH_ARG(double, keep) = 1.0;
   TORCH_ARG(std::string, select) = "topk";
   TORCH_ARG(bool, weight_only) = false;
+  TORCH_ARG(std::optional<std::string>, sync_group) = std::nullopt;
 };
 
 class SSPROP_TORCH_API LinearImpl : public torch::nn::Cloneable<LinearImpl> {
@@ -148,6 +153,16 @@ struct ConvertResult {
 /// asymmetric "same" padding throw.
 SSPROP_TORCH_API ConvertResult convert(torch::nn::Module &module,
                                        const ConvertOptions &options = {});
+
+/// Data-parallel training with ssProp: every ssprop layer inside `module`
+/// (and `module` itself) selects its channels from the scores of the whole
+/// batch of the process group `groupName` (a group registered with
+/// c10d::register_process_group, as torch.distributed does), so that all
+/// processes keep the same channels and a step equals one process on the
+/// concatenated batch. std::nullopt turns the synchronisation off. Returns
+/// the number of layers changed; throws if there is none.
+SSPROP_TORCH_API int64_t distributed(
+    torch::nn::Module &module, const std::optional<std::string> &groupName);
 
 } // namespace ssprop
 

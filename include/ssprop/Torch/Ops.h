@@ -4,23 +4,28 @@
 //
 //   ssprop::conv2d(Tensor input, Tensor weight, Tensor? bias, int[2] stride=1,
 //                  int[2] padding=0, int[2] dilation=1, int groups=1,
-//                  float keep=1.0, str select="topk", bool weight_only=False)
-//                  -> Tensor
+//                  float keep=1.0, str select="topk", bool weight_only=False,
+//                  str? sync_group=None) -> Tensor
 //   ssprop::linear(Tensor input, Tensor weight, Tensor? bias, float keep=1.0,
-//                  str select="topk", bool weight_only=False) -> Tensor
+//                  str select="topk", bool weight_only=False,
+//                  str? sync_group=None) -> Tensor
 //
 // Forward: the dense convolution / linear layer. Backward: ssProp — only the
 // k = max(floor(keep * Cout), 1) output channels with the largest mean |dy|
 // (select="topk") or k random channels (select="random") are back-propagated;
-// see docs/usage.md. The functions below call the operators through the
-// dispatcher, so autograd, devices and torch.compile see the same operator as
-// torch.ops.ssprop.* in Python.
+// see docs/usage.md. sync_group names a process group (torch.distributed's
+// group_name) whose processes then all keep the channels of the whole
+// group's batch: data-parallel training equals one process on that batch. The
+// functions below call the operators through the dispatcher, so autograd,
+// devices and torch.compile see the same operator as torch.ops.ssprop.* in
+// Python.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef SSPROP_TORCH_OPS_H
 #define SSPROP_TORCH_OPS_H
 
+#include "ssprop/Core/LayerSpec.h" // keptChannels
 #include "ssprop/Torch/Export.h"
 
 #include <ATen/ATen.h>
@@ -38,17 +43,15 @@ conv2d(const at::Tensor &input, const at::Tensor &weight,
        const std::optional<at::Tensor> &bias = std::nullopt,
        at::IntArrayRef stride = 1, at::IntArrayRef padding = 0,
        at::IntArrayRef dilation = 1, int64_t groups = 1, double keep = 1.0,
-       const std::string &select = "topk", bool weightOnly = false);
+       const std::string &select = "topk", bool weightOnly = false,
+       const std::optional<std::string> &syncGroup = std::nullopt);
 
 /// ssprop::linear through the dispatcher.
 SSPROP_TORCH_API at::Tensor
 linear(const at::Tensor &input, const at::Tensor &weight,
        const std::optional<at::Tensor> &bias = std::nullopt, double keep = 1.0,
-       const std::string &select = "topk", bool weightOnly = false);
-
-/// The number of channels the backward keeps: max(floor(keep * channels), 1)
-/// computed in double (as the authors' int(keep * Cout)), at most channels.
-SSPROP_TORCH_API int64_t keptChannels(double keep, int64_t channels);
+       const std::string &select = "topk", bool weightOnly = false,
+       const std::optional<std::string> &syncGroup = std::nullopt);
 
 /// Counters since the last resetStats(). FLOPs count multiply-adds as 2; the
 /// dense figure is what the dense backward of the same calls would have done

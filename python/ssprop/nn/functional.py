@@ -26,12 +26,14 @@ def _pair(v: _IntOr2) -> Tuple[int, int]:
 def conv2d(input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor] = None,
            stride: _IntOr2 = 1, padding: Union[_IntOr2, str] = 0, dilation: _IntOr2 = 1,
            groups: int = 1, *, keep: float = 1.0, select: str = "topk",
-           weight_only: bool = False) -> torch.Tensor:
+           weight_only: bool = False, sync_group: Optional[str] = None) -> torch.Tensor:
     """torch.nn.functional.conv2d with the ssProp backward.
 
     ``input`` is [N, C, H, W] (an unbatched [C, H, W] is accepted as by torch);
     ``padding`` may be "valid" or "same" (asymmetric "same" pads the input
-    explicitly, as torch does)."""
+    explicitly, as torch does). ``sync_group``: the name of a process group
+    whose processes all keep the channels of the whole group's batch
+    (see :func:`ssprop.distributed`)."""
     unbatched = input.dim() == 3
     if unbatched:
         input = input.unsqueeze(0)
@@ -60,12 +62,14 @@ def conv2d(input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tenso
         padding_ = _pair(padding)
     out = torch.ops.ssprop.conv2d(input, weight, bias, list(stride_), list(padding_),
                                   list(dilation_), int(groups), float(keep), select,
-                                  bool(weight_only))
+                                  bool(weight_only), sync_group)
     return out.squeeze(0) if unbatched else out
 
 
 def linear(input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor] = None, *,
-           keep: float = 1.0, select: str = "topk", weight_only: bool = False) -> torch.Tensor:
+           keep: float = 1.0, select: str = "topk", weight_only: bool = False,
+           sync_group: Optional[str] = None) -> torch.Tensor:
     """torch.nn.functional.linear with the ssProp backward (scores: sum of
-    |grad_output| over every leading dimension)."""
-    return torch.ops.ssprop.linear(input, weight, bias, float(keep), select, bool(weight_only))
+    |grad_output| over every leading dimension; ``sync_group`` as conv2d)."""
+    return torch.ops.ssprop.linear(input, weight, bias, float(keep), select, bool(weight_only),
+                                   sync_group)

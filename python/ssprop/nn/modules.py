@@ -5,7 +5,7 @@ arguments, parameters, initialisation and state_dict) whose backward is ssProp's
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Optional
 
 import torch
 import torch.nn.functional as TF
@@ -61,6 +61,23 @@ class _SspropLayer:
     def weight_only(self, value: bool) -> None:
         self._ssprop_weight_only = bool(value)
 
+    @property
+    def sync_group(self) -> Optional[str]:
+        """The process group (by name) whose processes keep the same
+        channels, or None; set by :func:`ssprop.distributed`."""
+        return getattr(self, "_ssprop_sync_group", None)
+
+    @sync_group.setter
+    def sync_group(self, value: Optional[str]) -> None:
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"{self._owner}: sync_group must be a process group name (str) "
+                            f"or None, got {value!r}")
+        self._ssprop_sync_group = value
+
+    def _ssprop_kwargs(self) -> dict:
+        return dict(keep=self.keep, select=self.select, weight_only=self.weight_only,
+                    sync_group=self.sync_group)
+
     def _ssprop_repr(self) -> str:
         s = f"keep={self.keep:g}, select={self.select}"
         if self.weight_only:
@@ -104,7 +121,7 @@ class Conv2d(_SspropLayer, torch.nn.Conv2d):
         return module
 
     def _conv_forward(self, input: torch.Tensor, weight: torch.Tensor, bias):
-        kw = dict(keep=self.keep, select=self.select, weight_only=self.weight_only)
+        kw = self._ssprop_kwargs()
         if self.padding_mode != "zeros":
             return F.conv2d(TF.pad(input, self._reversed_padding_repeated_twice,
                                    mode=self.padding_mode),
@@ -145,8 +162,7 @@ class Linear(_SspropLayer, torch.nn.Linear):
         return module
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:
-        return F.linear(input, self.weight, self.bias, keep=self.keep, select=self.select,
-                        weight_only=self.weight_only)
+        return F.linear(input, self.weight, self.bias, **self._ssprop_kwargs())
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, {self._ssprop_repr()}"

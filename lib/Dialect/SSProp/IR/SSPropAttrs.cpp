@@ -3,6 +3,8 @@
 #include "ssprop/Dialect/SSProp/IR/SSPropAttrs.h"
 #include "ssprop/Dialect/SSProp/IR/SSPropDialect.h"
 
+#include "ssprop/Core/LayerSpec.h"
+
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/Format.h"
@@ -58,8 +60,7 @@ std::string formatKeep(double value) {
 } // namespace
 
 int64_t SparsityAttr::getNumKept(int64_t numChannels) const {
-  auto kept = static_cast<int64_t>(std::floor(getKeepFraction() * numChannels));
-  return std::max<int64_t>(kept, 1);
+  return ::ssprop::keptChannels(getKeepFraction(), numChannels);
 }
 
 LogicalResult

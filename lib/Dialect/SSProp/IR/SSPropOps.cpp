@@ -2,6 +2,8 @@
 
 #include "ssprop/Dialect/SSProp/IR/SSPropOps.h"
 
+#include "ssprop/Core/LayerSpec.h"
+
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/OpImplementation.h"
@@ -11,29 +13,6 @@
 
 using namespace mlir;
 using namespace mlir::ssprop;
-
-std::optional<int64_t>
-mlir::ssprop::getConvOutputSize(int64_t inputSize, int64_t kernelSize,
-                                int64_t stride, int64_t padding,
-                                int64_t dilation) {
-  // span = inputSize + 2 * padding - dilation * (kernelSize - 1) - 1
-  std::optional<int64_t> twicePadding = llvm::checkedMul<int64_t>(padding, 2);
-  std::optional<int64_t> reach =
-      llvm::checkedMul<int64_t>(dilation, kernelSize - 1);
-  if (!twicePadding || !reach)
-    return std::nullopt;
-  std::optional<int64_t> padded =
-      llvm::checkedAdd<int64_t>(inputSize, *twicePadding);
-  std::optional<int64_t> beyond =
-      padded ? llvm::checkedSub<int64_t>(*padded, *reach) : std::nullopt;
-  std::optional<int64_t> span =
-      beyond ? llvm::checkedSub<int64_t>(*beyond, 1) : std::nullopt;
-  if (!span)
-    return std::nullopt;
-  if (*span < 0)
-    return -1;
-  return *span / stride + 1;
-}
 
 std::string mlir::ssprop::formatShape(ArrayRef<int64_t> shape) {
   std::string text;
@@ -165,8 +144,8 @@ private:
     int64_t in = x.shape[2 + i], kernel = w.shape[2 + i], out = dy.shape[2 + i];
     if (!isStatic(in) || !isStatic(kernel))
       return success();
-    std::optional<int64_t> size =
-        getConvOutputSize(in, kernel, stride[i], padding[i], dilation[i]);
+    std::optional<int64_t> size = ::ssprop::getConvOutputSize(
+        in, kernel, stride[i], padding[i], dilation[i]);
     if (!size)
       return op->emitOpError()
              << x.name << " " << dimName << " " << in << " with kernel "
@@ -270,10 +249,14 @@ mlir::ssprop::checkedProduct(ArrayRef<int64_t> factors) {
 Addressing mlir::ssprop::inferAddressing(ArrayRef<int64_t> weightShape,
                                          ArrayRef<int64_t> stride,
                                          ArrayRef<int64_t> padding) {
-  bool pointwise = weightShape[2] == 1 && weightShape[3] == 1 &&
-                   llvm::all_of(stride, [](int64_t s) { return s == 1; }) &&
-                   llvm::all_of(padding, [](int64_t p) { return p == 0; });
-  return pointwise ? Addressing::plain : Addressing::im2col;
+  if (weightShape.size() != 4 || stride.size() != 2 || padding.size() != 2)
+    return Addressing::im2col; // the verifier reports the malformed op
+  ::ssprop::ConvGeometry geometry;
+  geometry.kernel = {weightShape[2], weightShape[3]};
+  geometry.stride = {stride[0], stride[1]};
+  geometry.padding = {padding[0], padding[1]};
+  return ::ssprop::isPointwise(geometry) ? Addressing::plain
+                                         : Addressing::im2col;
 }
 
 GemmAttr mlir::ssprop::inferDgradGemm(MLIRContext *context,

@@ -70,10 +70,8 @@ def SSProp_SparsityAttr : AttrDef<SSProp_Dialect, "Sparsity"> {
   let extraClassDeclaration = [{
     /// The keep fraction as a double.
     double getKeepFraction() const { return getKeep().convertToDouble(); }
-    /// k = max(floor(keep * numChannels), 1).
+    /// k = max(floor(keep * numChannels), 1): ::ssprop::keptChannels.
     int64_t getNumKept(int64_t numChannels) const;
-    /// True when every channel is kept (keep = 1): the backward is dense.
-    bool isDense() const { return getKeepFraction() == 1.0; }
   }];
 }
 

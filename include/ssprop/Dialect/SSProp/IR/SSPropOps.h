@@ -23,13 +23,6 @@ struct GeneratorResource
   StringRef getName() final { return "<ssprop random generator>"; }
 };
 
-/// Output extent of a convolution along one spatial axis, as PyTorch computes
-/// it; negative when the dilated kernel does not fit in the padded input,
-/// nullopt when the arithmetic overflows 64 bits.
-std::optional<int64_t> getConvOutputSize(int64_t inputSize, int64_t kernelSize,
-                                         int64_t stride, int64_t padding,
-                                         int64_t dilation);
-
 /// The product of `factors` (a static shape's element count, say), or nullopt
 /// when it overflows 64 bits.
 std::optional<int64_t> checkedProduct(ArrayRef<int64_t> factors);

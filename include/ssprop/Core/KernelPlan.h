@@ -1,4 +1,4 @@
-//===- KernelPlan.h - what the CUDA emitter produces -------------*- C++ -*-===//
+//===- KernelPlan.h - what the code generators produce ----------*- C++ -*-===//
 //
 // The code generator's output, in plain C++ (no MLIR types) so that the JIT
 // runtime and the LibTorch bridge can use it: kernel sources, the buffers they
@@ -6,8 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef SSPROP_CODEGEN_KERNELPLAN_H
-#define SSPROP_CODEGEN_KERNELPLAN_H
+#ifndef SSPROP_CORE_KERNELPLAN_H
+#define SSPROP_CORE_KERNELPLAN_H
 
 #include <array>
 #include <cstdint>
@@ -71,26 +71,9 @@ struct KernelPlan {
   int numSeeds = 0;
 };
 
-/// A launch's parameter values as cuLaunchKernel takes them: one 8-byte slot
-/// per parameter and a pointer to each slot.
-class PackedParams {
-public:
-  /// `buffers[i]` is the address of plan buffer i; `seeds[i]` seed i's value.
-  PackedParams(const KernelLaunch &launch, const std::vector<void *> &buffers,
-               const std::vector<uint64_t> &seeds);
-  PackedParams(const PackedParams &) = delete;
-  PackedParams &operator=(const PackedParams &) = delete;
-
-  void **get() { return pointers.data(); }
-
-private:
-  std::vector<uint64_t> slots;
-  std::vector<void *> pointers;
-};
-
 /// A human-readable listing of buffers and launches (not the sources).
 std::string printPlan(const KernelPlan &plan);
 
 } // namespace ssprop
 
-#endif // SSPROP_CODEGEN_KERNELPLAN_H
+#endif // SSPROP_CORE_KERNELPLAN_H

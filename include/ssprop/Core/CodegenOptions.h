@@ -1,13 +1,13 @@
-//===- CodegenOptions.h - how the CUDA emitter specialises ------*- C++ -*-===//
+//===- CodegenOptions.h - how the CUDA emitter specialises -----*- C++ -*-===//
 //
 // Plain C++ (no MLIR types): the runtime builds these from a layer key.
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef SSPROP_CODEGEN_CODEGENOPTIONS_H
-#define SSPROP_CODEGEN_CODEGENOPTIONS_H
+#ifndef SSPROP_CORE_CODEGENOPTIONS_H
+#define SSPROP_CORE_CODEGENOPTIONS_H
 
-#include "ssprop/Codegen/KernelPlan.h"
+#include "ssprop/Core/KernelPlan.h"
 
 #include <optional>
 #include <string>
@@ -84,4 +84,4 @@ int getKeptBucket(int k, int channels, int granularity);
 
 } // namespace ssprop
 
-#endif // SSPROP_CODEGEN_CODEGENOPTIONS_H
+#endif // SSPROP_CORE_CODEGENOPTIONS_H

@@ -1,10 +1,8 @@
 //===- KernelPlan.cpp - printing kernel plans -----------------------------===//
 
-#include "ssprop/Codegen/KernelPlan.h"
+#include "ssprop/Core/KernelPlan.h"
 
-#include <cstring>
 #include <sstream>
-#include <stdexcept>
 
 namespace ssprop {
 
@@ -57,34 +55,6 @@ void printParam(std::ostream &os, const KernelParam &param) {
   }
 }
 } // namespace
-
-PackedParams::PackedParams(const KernelLaunch &launch,
-                           const std::vector<void *> &buffers,
-                           const std::vector<uint64_t> &seeds)
-    : slots(launch.params.size()), pointers(launch.params.size()) {
-  for (size_t i = 0; i < launch.params.size(); ++i) {
-    const KernelParam &param = launch.params[i];
-    switch (param.kind) {
-    case KernelParam::Kind::Buffer: {
-      void *pointer = param.value < 0 ? nullptr : buffers.at(param.value);
-      std::memcpy(&slots[i], &pointer, sizeof(pointer));
-      break;
-    }
-    case KernelParam::Kind::Int32: {
-      int32_t value = static_cast<int32_t>(param.value);
-      std::memcpy(&slots[i], &value, sizeof(value));
-      break;
-    }
-    case KernelParam::Kind::Int64:
-      slots[i] = static_cast<uint64_t>(param.value);
-      break;
-    case KernelParam::Kind::Seed:
-      slots[i] = seeds.at(param.value);
-      break;
-    }
-    pointers[i] = &slots[i];
-  }
-}
 
 std::string printPlan(const KernelPlan &plan) {
   std::ostringstream os;

@@ -1,6 +1,6 @@
 //===- CodegenOptions.cpp - emitter options and tile configurations -------===//
 
-#include "ssprop/Codegen/CodegenOptions.h"
+#include "ssprop/Core/CodegenOptions.h"
 
 #include <algorithm>
 
@@ -44,9 +44,9 @@ bool TileConfig::operator==(const TileConfig &other) const {
 const std::vector<TileConfig> &getSimtTileConfigs() {
   // Large tiles for big GEMMs, small ones for the narrow layers and small k.
   static const std::vector<TileConfig> configs = {
-      {64, 64, 16, 4, 4},   // 256 threads
-      {128, 128, 8, 8, 8},  // 256 threads
-      {32, 64, 16, 2, 4},   // 256 threads
+      {64, 64, 16, 4, 4},  // 256 threads
+      {128, 128, 8, 8, 8}, // 256 threads
+      {32, 64, 16, 2, 4},  // 256 threads
   };
   return configs;
 }

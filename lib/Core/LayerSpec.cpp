@@ -1,0 +1,54 @@
+//===- LayerSpec.cpp - a layer's backward, and the rules it obeys ---------===//
+
+#include "ssprop/Core/LayerSpec.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace ssprop {
+
+const char *getSelectName(Select select) {
+  return select == Select::topk ? "topk" : "random";
+}
+
+std::optional<Select> parseSelect(const std::string &name) {
+  if (name == "topk")
+    return Select::topk;
+  if (name == "random")
+    return Select::random;
+  return std::nullopt;
+}
+
+int64_t keptChannels(double keep, int64_t channels) {
+  const auto kept =
+      static_cast<int64_t>(std::floor(keep * static_cast<double>(channels)));
+  return std::min(std::max<int64_t>(kept, 1), channels);
+}
+
+std::optional<int64_t> getConvOutputSize(int64_t inputSize, int64_t kernelSize,
+                                         int64_t stride, int64_t padding,
+                                         int64_t dilation) {
+  // span = inputSize + 2 * padding - dilation * (kernelSize - 1) - 1
+  int64_t twicePadding, reach, padded, beyond, span;
+  if (__builtin_mul_overflow(padding, int64_t(2), &twicePadding) ||
+      __builtin_mul_overflow(dilation, kernelSize - 1, &reach) ||
+      __builtin_add_overflow(inputSize, twicePadding, &padded) ||
+      __builtin_sub_overflow(padded, reach, &beyond) ||
+      __builtin_sub_overflow(beyond, int64_t(1), &span))
+    return std::nullopt;
+  if (span < 0)
+    return -1;
+  return span / stride + 1;
+}
+
+bool isPointwise(const ConvGeometry &g) {
+  return g.kernel == std::array<int64_t, 2>{1, 1} &&
+         g.stride == std::array<int64_t, 2>{1, 1} &&
+         g.padding == std::array<int64_t, 2>{0, 0};
+}
+
+bool isPlainGemm(const ConvGeometry &g) {
+  return isPointwise(g) && g.groups == 1;
+}
+
+} // namespace ssprop

@@ -1,0 +1,259 @@
+//===- JitTest.cpp - layers, their resolution and their launch -----------===//
+//
+// Part of the runtime-only test: the JIT and the layer resolver on a fake
+// compiler (no MLIR) and a missing driver (no GPU).
+//
+//===----------------------------------------------------------------------===//
+
+#include "TestSupport.h"
+
+#include "ssprop/Runtime/Driver.h"
+#include "ssprop/Runtime/Jit.h"
+#include "ssprop/Runtime/LayerResolver.h"
+#include "ssprop/Runtime/PackedParams.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <functional>
+#include <set>
+#include <thread>
+
+using namespace ssprop;
+using namespace ssprop::test;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Keys
+//===----------------------------------------------------------------------===//
+
+TEST(LayerKey, EveryFieldChangesIt) {
+  ConvLayerSpec base = baseLayer();
+  CodegenOptions options;
+  std::vector<std::function<void(ConvLayerSpec &, CodegenOptions &)>> edits = {
+      [](auto &s, auto &) { s.inputShape[0] = 9; },
+      [](auto &s, auto &) { s.inputShape[2] = 13; },
+      [](auto &s, auto &) { s.weightShape[0] = 32; },
+      [](auto &s, auto &) { s.weightShape[3] = 1; },
+      [](auto &s, auto &) {
+        s.stride = {2, 2};
+      },
+      [](auto &s, auto &) {
+        s.padding = {0, 1};
+      },
+      [](auto &s, auto &) {
+        s.dilation = {1, 2};
+      },
+      [](auto &s, auto &) { s.groups = 2; },
+      [](auto &s, auto &) { s.dtype = ElementType::f16; },
+      [](auto &s, auto &) { s.keep = 0.25; },
+      [](auto &s, auto &) { s.select = Select::random; },
+      [](auto &s, auto &) { s.weightOnly = true; },
+      [](auto &s, auto &) { s.needInputGrad = false; },
+      [](auto &, auto &o) { o.arch = Arch::sm80; },
+      [](auto &, auto &o) { o.dgradTile = getSimtTileConfigs()[1]; },
+      [](auto &, auto &o) { o.wgradTile = getSimtTileConfigs()[1]; },
+      [](auto &, auto &o) { o.wgradSplitK = 3; },
+  };
+  std::set<std::string> keys = {getLayerKey(base, options)};
+  for (auto &edit : edits) {
+    ConvLayerSpec spec = base;
+    CodegenOptions changed = options;
+    edit(spec, changed);
+    EXPECT_TRUE(keys.insert(getLayerKey(spec, changed)).second)
+        << getLayerKey(spec, changed);
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Layers
+//===----------------------------------------------------------------------===//
+
+TEST(Jit, ConcurrentLayerRequestsCompileOnce) {
+  FakeCompiler compiler;
+  Jit jit(KernelCache::Options{}, FakeLayerCompiler().get(), compiler.get());
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i)
+    threads.emplace_back([&] { jit.getLayer(baseLayer(), CodegenOptions()); });
+  for (auto &thread : threads)
+    thread.join();
+  auto layer = jit.getLayer(baseLayer(), CodegenOptions());
+  EXPECT_EQ(*compiler.calls, static_cast<int>(layer->plan.kernels.size()));
+  EXPECT_EQ(jit.getLayerHits(), 4);
+  EXPECT_EQ(layer->cubins.size(), layer->plan.kernels.size());
+}
+
+TEST(Jit, KeepsWithTheSameKeptCountShareOneLayer) {
+  // A by-iteration schedule moves keep every step; k moves far less often.
+  FakeCompiler compiler;
+  Jit jit(KernelCache::Options{}, FakeLayerCompiler().get(), compiler.get());
+  ConvLayerSpec spec = baseLayer(); // 64 output channels
+  spec.keep = 0.5;                  // k = 32
+  auto first = jit.getLayer(spec, CodegenOptions());
+  spec.keep = 0.51; // k = floor(32.64) = 32
+  EXPECT_EQ(jit.getLayer(spec, CodegenOptions()), first);
+  EXPECT_EQ(jit.getLayerHits(), 1);
+  spec.keep = 0.52; // k = floor(33.28) = 33
+  EXPECT_NE(jit.getLayer(spec, CodegenOptions()), first);
+}
+
+//===----------------------------------------------------------------------===//
+// The driver and the launcher
+//===----------------------------------------------------------------------===//
+
+TEST(Driver, MissingDriverGivesTheDocumentedError) {
+  ::setenv("SSPROP_CUDA_DRIVER", "libcuda-missing-for-test.so.1", 1);
+  Jit jit(KernelCache::Options{}, FakeLayerCompiler().get(),
+          FakeCompiler().get());
+  auto layer = jit.getLayer(baseLayer(), CodegenOptions());
+  std::vector<void *> buffers(layer->plan.buffers.size(), nullptr);
+  try {
+    jit.launch(*layer, buffers, {}, nullptr);
+    FAIL() << "expected a DriverError";
+  } catch (const DriverError &error) {
+    EXPECT_EQ(std::string(error.what())
+                  .rfind("ssprop: cannot load the CUDA driver "
+                         "(libcuda-missing-for-test.so.1): ",
+                         0),
+              0u)
+        << error.what();
+    EXPECT_NE(
+        std::string(error.what())
+            .find("ssprop compiles kernels without a GPU, but launching them "
+                  "needs an NVIDIA GPU and its driver."),
+        std::string::npos);
+  }
+  ::unsetenv("SSPROP_CUDA_DRIVER");
+}
+
+TEST(PackedParams, AMissingBufferOrSeedThrows) {
+  // Thrown where the runtime can catch it: PackedParams is built with
+  // exceptions, not inside the compiler's -fno-exceptions libraries.
+  KernelLaunch launch{
+      0, {1, 1, 1}, {1, 1, 1}, {{KernelParam::Kind::Buffer, 2}}};
+  std::vector<void *> buffers(2, nullptr);
+  EXPECT_THROW(PackedParams(launch, buffers, {}), std::out_of_range);
+  launch.params = {{KernelParam::Kind::Seed, 0}};
+  EXPECT_THROW(PackedParams(launch, buffers, {}), std::out_of_range);
+}
+
+TEST(PackedParams, SlotsHoldTheValuesAsTheKernelReadsThem) {
+  int data = 0;
+  KernelLaunch launch{0,
+                      {1, 1, 1},
+                      {1, 1, 1},
+                      {{KernelParam::Kind::Buffer, 0},
+                       {KernelParam::Kind::Buffer, -1},
+                       {KernelParam::Kind::Int32, -7},
+                       {KernelParam::Kind::Int64, int64_t(1) << 40},
+                       {KernelParam::Kind::Seed, 1}}};
+  PackedParams params(launch, {&data}, {11, 22});
+  void **slots = params.get();
+  EXPECT_EQ(*static_cast<void **>(slots[0]), &data);
+  EXPECT_EQ(*static_cast<void **>(slots[1]), nullptr);
+  int32_t i32;
+  std::memcpy(&i32, slots[2], sizeof(i32));
+  EXPECT_EQ(i32, -7);
+  EXPECT_EQ(*static_cast<int64_t *>(slots[3]), int64_t(1) << 40);
+  EXPECT_EQ(*static_cast<uint64_t *>(slots[4]), 22u);
+}
+
+//===----------------------------------------------------------------------===//
+// Layer resolution
+//===----------------------------------------------------------------------===//
+
+DeviceIdentity testDevice() { return {"test GPU", 90, 1, 1, 1}; }
+
+/// Resolves layers on a fake compiler; times generated tactics as
+/// `generatedMs`, the others as 1 ms, and counts the timings.
+struct ResolverFixture : testing::Test {
+  FakeLayerCompiler layerCompiler;
+  Jit jit{KernelCache::Options{}, layerCompiler.get(), FakeCompiler().get()};
+  TacticSelector selector{"", testDevice()};
+  LayerResolver resolver{jit, selector};
+  LayerTarget target;
+  int timings = 0;
+  double generatedMs = 0.5;
+
+  LayerResolver::Timer timer() {
+    return [this](const ResolvedLayer &candidate) {
+      ++timings;
+      return candidate.tactic.kind == TacticKind::generated ? generatedMs : 1.0;
+    };
+  }
+  void TearDown() override { setForcedTacticName(""); }
+};
+
+TEST_F(ResolverFixture, ResolvesOnceThenAnswersFromTheMemo) {
+  ConvLayerSpec spec = baseLayer();
+  auto first = resolver.resolve(spec, target, timer());
+  const int candidates = static_cast<int>(getTacticCandidates(spec).size());
+  EXPECT_EQ(timings, candidates);
+  EXPECT_EQ(first->tactic.kind, TacticKind::generated);
+  ASSERT_NE(first->kernels, nullptr);
+  EXPECT_EQ(first->kernels->plan.kernels.size(), 2u);
+  spec.keep = 0.51; // the same k = 32: the same resolution
+  auto second = resolver.resolve(spec, target, timer());
+  EXPECT_EQ(second, first);
+  EXPECT_EQ(timings, candidates);
+  EXPECT_EQ(resolver.getHits(), 1);
+}
+
+TEST_F(ResolverFixture, AGatheredChoiceHasNoKernels) {
+  generatedMs = 3.0;
+  auto layer = resolver.resolve(baseLayer(), target, timer());
+  EXPECT_EQ(layer->tactic, Tactic::gathered());
+  EXPECT_EQ(layer->kernels, nullptr);
+}
+
+TEST_F(ResolverFixture, TheGeneratedChoiceCarriesItsTilesKernels) {
+  generatedMs = 0.5;
+  auto layer = resolver.resolve(baseLayer(), target, timer());
+  ASSERT_EQ(layer->tactic.kind, TacticKind::generated);
+  EXPECT_EQ(layer->kernels->plan.kernels[0].name,
+            "wgrad_k32_" + layer->tactic.tile.getName());
+}
+
+TEST_F(ResolverFixture, AForcedTacticIsNotTimedAndChangingItResolvesAgain) {
+  setForcedTacticName("gathered-cudnn");
+  EXPECT_EQ(resolver.resolve(baseLayer(), target, timer())->tactic,
+            Tactic::gathered());
+  EXPECT_EQ(timings, 0);
+  const std::string tile = getSimtTileConfigs()[1].getName();
+  setForcedTacticName("generated:" + tile);
+  auto forced = resolver.resolve(baseLayer(), target, timer());
+  EXPECT_EQ(forced->tactic.getName(), "generated:" + tile);
+  EXPECT_EQ(forced->kernels->plan.kernels[0].name, "wgrad_k32_" + tile);
+  EXPECT_EQ(timings, 0);
+}
+
+TEST_F(ResolverFixture, AForcedTacticThatIsNoCandidateIsAnError) {
+  setForcedTacticName("cublas"); // a 3x3 layer is no plain GEMM
+  EXPECT_THROW(resolver.resolve(baseLayer(), target, timer()), TacticError);
+}
+
+TEST_F(ResolverFixture, WithoutTimingTheFirstCandidateRunsUnmemoised) {
+  auto layer =
+      resolver.resolve(baseLayer(), target, timer(), /*mayTime=*/false);
+  EXPECT_EQ(layer->tactic, getTacticCandidates(baseLayer()).front());
+  EXPECT_EQ(timings, 0);
+  // Once timing is possible, the layer is timed and memoised.
+  resolver.resolve(baseLayer(), target, timer());
+  EXPECT_GT(timings, 0);
+  resolver.resolve(baseLayer(), target, timer(), /*mayTime=*/false);
+  EXPECT_EQ(resolver.getHits(), 1);
+}
+
+TEST_F(ResolverFixture, AnotherKOrTargetIsAnotherLayer) {
+  auto first = resolver.resolve(baseLayer(), target, timer());
+  ConvLayerSpec other = baseLayer();
+  other.keep = 0.25; // k = 16
+  EXPECT_NE(resolver.resolve(other, target, timer()), first);
+  LayerTarget exact = target;
+  exact.allowTf32 = false;
+  EXPECT_NE(resolver.resolve(baseLayer(), exact, timer()), first);
+  EXPECT_EQ(resolver.getHits(), 0);
+}
+
+} // namespace
