@@ -5,6 +5,8 @@
 #include "ssprop/Runtime/Driver.h"
 #include "ssprop/Runtime/PackedParams.h"
 
+#include <algorithm>
+
 namespace ssprop {
 
 std::string getLayerKey(const ConvLayerSpec &spec,
@@ -93,9 +95,12 @@ CUfunction Jit::getFunction(const CompiledLayer &layer, int kernel) {
 }
 
 void Jit::launch(const CompiledLayer &layer, const std::vector<void *> &buffers,
-                 const std::vector<uint64_t> &seeds, CUstream stream) {
+                 const std::vector<uint64_t> &seeds, CUstream stream,
+                 size_t first, size_t last) {
   const Driver &driver = Driver::get();
-  for (const KernelLaunch &launch : layer.plan.launches) {
+  const std::vector<KernelLaunch> &launches = layer.plan.launches;
+  for (size_t i = first; i < std::min(last, launches.size()); ++i) {
+    const KernelLaunch &launch = launches[i];
     CUfunction function = getFunction(layer, launch.kernel);
     PackedParams params(launch, buffers, seeds);
     driver.check(driver.cuLaunchKernel(

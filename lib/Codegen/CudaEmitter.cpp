@@ -281,6 +281,8 @@ private:
     if (failed(checkSelectable(op, channels)))
       return failure();
     int kept = defineBuffer(op.getIndices(), "kept");
+    plan.selectLaunch = static_cast<int>(plan.launches.size());
+    plan.scoreBuffer = bufferOf(op.getScore());
     launch(codegen::emitSelectKernel({channels, /*random=*/false, options.arch}),
            {buf(bufferOf(op.getScore())), {KernelParam::Kind::Int64, 0},
             i32(op.getK()), buf(kept)});

@@ -66,7 +66,11 @@ std::string printPlan(const KernelPlan &plan) {
     os << " " << buffer.name << " " << getElementTypeName(buffer.type) << "["
        << buffer.numElements << "]\n";
   }
-  for (const KernelLaunch &launch : plan.launches) {
+  for (size_t i = 0; i < plan.launches.size(); ++i) {
+    const KernelLaunch &launch = plan.launches[i];
+    if (static_cast<int>(i) == plan.selectLaunch)
+      os << "sync %" << plan.scoreBuffer
+         << " (scores: summed over data-parallel processes)\n";
     os << "launch " << plan.kernels[launch.kernel].name << " grid("
        << launch.grid[0] << ", " << launch.grid[1] << ", " << launch.grid[2]
        << ") block(" << launch.block[0] << ", " << launch.block[1] << ", "

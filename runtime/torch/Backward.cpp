@@ -167,13 +167,6 @@ at::Tensor runCollective(const char *name, const at::Tensor &input,
   return wait.call(op.call(input, args...));
 }
 
-/// Every process of the group takes rank 0's `tensor`.
-at::Tensor broadcastFromRankZero(const at::Tensor &tensor,
-                                 const std::string &groupName) {
-  return runCollective("_c10d_functional::broadcast", tensor, int64_t(0),
-                       groupName);
-}
-
 /// |dy| reduced over every dimension but `channelDim`: the sum, or the mean
 /// when `mean`; accumulated in f32 for reduced precision. Synchronised
 /// processes all-reduce the sums (in f64) instead: their order is the order
@@ -202,6 +195,12 @@ at::Tensor channelScores(const at::Tensor &dy, int64_t channelDim, bool mean,
 void allReduceSum(at::Tensor &tensor, const std::string &groupName) {
   tensor = runCollective("_c10d_functional::all_reduce", tensor,
                          std::string("sum"), groupName);
+}
+
+at::Tensor broadcastFromRankZero(const at::Tensor &tensor,
+                                 const std::string &groupName) {
+  return runCollective("_c10d_functional::broadcast", tensor, int64_t(0),
+                       groupName);
 }
 
 at::Tensor selectTopK(const at::Tensor &scores, int64_t k) {

@@ -109,18 +109,53 @@ using SeedSource = uint64_t (*)();
 
 uint64_t timingSeed() { return 0; }
 
-/// The layer on its generated kernels.
+/// The plan's seeds; rank 0's when the processes of a group must agree.
+std::vector<uint64_t> drawSeeds(const KernelPlan &plan, SeedSource seed,
+                                const std::optional<std::string> &syncGroup) {
+  std::vector<uint64_t> seeds;
+  for (int i = 0; i < plan.numSeeds; ++i)
+    seeds.push_back(seed());
+  if (!syncGroup || seeds.empty())
+    return seeds;
+  at::Tensor shared = broadcastFromRankZero(
+      at::tensor(std::vector<int64_t>(seeds.begin(), seeds.end()),
+                 at::TensorOptions().dtype(at::kLong).device(at::kCUDA)),
+      *syncGroup);
+  at::Tensor host = shared.cpu();
+  for (int i = 0; i < plan.numSeeds; ++i)
+    seeds[i] = static_cast<uint64_t>(host[i].item<int64_t>());
+  return seeds;
+}
+
+/// Replaces the plan's scores (means over this process's batch) with the
+/// sums of |dy| over the whole group's batch: the same order as its means.
+void syncScores(at::Tensor &scores, const ConvBackwardArgs &args) {
+  const int64_t perChannel = args.gradOutput.numel() / args.weight.size(0);
+  at::Tensor sums = scores.mul(static_cast<double>(perChannel));
+  allReduceSum(sums, *args.syncGroup);
+  scores.copy_(sums);
+}
+
+/// The layer on its generated kernels. With a process group, the launches
+/// stop after scoring for the scores to be summed over the group.
 Tensor3 runGenerated(const ConvBackwardArgs &args, const CompiledLayer &layer,
                      SeedSource seed) {
   std::vector<at::Tensor> buffers = allocateBuffers(layer.plan, args);
   std::vector<void *> pointers;
   for (at::Tensor &buffer : buffers)
     pointers.push_back(buffer.data_ptr());
-  std::vector<uint64_t> seeds;
-  for (int i = 0; i < layer.plan.numSeeds; ++i)
-    seeds.push_back(seed());
-  Jit::getGlobal().launch(layer, pointers, seeds,
-                          at::cuda::getCurrentCUDAStream());
+  const std::vector<uint64_t> seeds =
+      drawSeeds(layer.plan, seed, args.syncGroup);
+  Jit &jit = Jit::getGlobal();
+  const CUstream stream = at::cuda::getCurrentCUDAStream();
+  const int split = layer.plan.selectLaunch;
+  if (args.syncGroup && split >= 0) {
+    jit.launch(layer, pointers, seeds, stream, 0, split);
+    syncScores(buffers[layer.plan.scoreBuffer], args);
+    jit.launch(layer, pointers, seeds, stream, split);
+  } else {
+    jit.launch(layer, pointers, seeds, stream);
+  }
   at::Tensor gradWeight =
       findResult(layer.plan, buffers, 0).view(args.weight.sizes());
   at::Tensor gradBias = args.hasBias && args.outputMask[2]

@@ -82,6 +82,10 @@ at::Tensor selectTopK(const at::Tensor &scores, int64_t k);
 /// Sums `tensor` over the process group `groupName` (all-reduce) in place.
 void allReduceSum(at::Tensor &tensor, const std::string &groupName);
 
+/// Rank 0's `tensor`, on every process of the group `groupName`.
+at::Tensor broadcastFromRankZero(const at::Tensor &tensor,
+                                 const std::string &groupName);
+
 //===----------------------------------------------------------------------===//
 // Convolution
 //===----------------------------------------------------------------------===//

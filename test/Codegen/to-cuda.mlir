@@ -24,6 +24,7 @@
 // CHECK-NEXT: // buffer %8: result 0 grad_input f16[1024]
 // CHECK-NEXT: // buffer %9: argument 2 arg2 f16[1152]
 // CHECK-NEXT: // launch [[REDUCE:ssprop_reduce_score_sum_f16_sm90_[0-9a-f]{8}]] grid(16, 1, 1) block(256, 1, 1) (%2, null, 0, %0, %1)
+// CHECK-NEXT: // sync %0 (scores: summed over data-parallel processes)
 // CHECK-NEXT: // launch [[SELECT:ssprop_select_topk_c16_sm90_[0-9a-f]{8}]] grid(1, 1, 1) block(32, 1, 1) (%0, 0, 6, %3)
 // CHECK-NEXT: // launch [[BIAS:ssprop_scatter_kept_f16_sm90_[0-9a-f]{8}]] grid(1, 1, 1) block(256, 1, 1) (%1, %3, 6, %4)
 // CHECK-NEXT: // launch [[WGRAD:ssprop_wgrad_f16_tc64x64_w4s4_gather_sm90_[0-9a-f]{8}]] grid(1, 2, 1) block(128, 1, 1) (%6, %2, %3, 6, %5)

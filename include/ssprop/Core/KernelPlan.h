@@ -69,6 +69,13 @@ struct KernelPlan {
   std::vector<KernelLaunch> launches;
   /// Number of random_seed ops, i.e. seeds the caller draws per execution.
   int numSeeds = 0;
+  /// Where data-parallel processes make their selection agree: the launches
+  /// before `selectLaunch` write each channel's score (mean |dy|, f32) into
+  /// buffer `scoreBuffer`, which the caller may replace with the scores over
+  /// every process (an all-reduce) before launching the rest. -1 when the
+  /// plan selects by score nowhere.
+  int selectLaunch = -1;
+  int scoreBuffer = -1;
 };
 
 /// A human-readable listing of buffers and launches (not the sources).

@@ -18,6 +18,7 @@
 
 #include <cuda.h>
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -64,12 +65,13 @@ public:
   std::shared_ptr<const CompiledLayer> getLayer(const ConvLayerSpec &spec,
                                                 const CodegenOptions &options);
 
-  /// Runs `layer` on `stream`: `buffers[i]` is the device address of plan
-  /// buffer i, `seeds[i]` the value of seed i. Loads the cubins into the
-  /// current CUDA context on first use. Throws DriverError (also when no GPU
-  /// driver exists).
+  /// Runs launches [first, last) of `layer` (all by default) on `stream`:
+  /// `buffers[i]` is the device address of plan buffer i, `seeds[i]` the
+  /// value of seed i. Loads the cubins into the current CUDA context on first
+  /// use. Throws DriverError (also when no GPU driver exists).
   void launch(const CompiledLayer &layer, const std::vector<void *> &buffers,
-              const std::vector<uint64_t> &seeds, CUstream stream);
+              const std::vector<uint64_t> &seeds, CUstream stream,
+              size_t first = 0, size_t last = SIZE_MAX);
 
   KernelCache &getCache() { return cache; }
   /// Layer lookups answered from memory (the launch path's hot hit).
