@@ -14,10 +14,12 @@
 - :mod:`ssprop_train.unet`, :mod:`ssprop_train.diffusion`: the DDPM's UNet, its
   cosine noise schedule, loss and sampler.
 - :mod:`ssprop_train.frechet`: a Fréchet distance on a classifier's features.
+- :mod:`ssprop_train.steptime`: per-step time, dense vs ssProp, from steps that
+  alternate in one process (robust to a busy machine).
 
 The trainers are ``examples/train.py`` (Python), ``ssprop-train`` (C++) and
 ``examples/ddpm.py`` (generation).
 """
 
 __all__ = ["data", "models", "progress", "report", "flops", "bridge", "distributed", "cli",
-           "checkpoint", "unet", "diffusion", "frechet"]
+           "checkpoint", "unet", "diffusion", "frechet", "steptime"]

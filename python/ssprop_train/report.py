@@ -183,23 +183,29 @@ def run_summary(rows: Sequence[Row]) -> Dict[str, float]:
 
 
 def summary_table(runs: Mapping[str, Sequence[Row]], baseline: Optional[str] = None,
-                  markdown: bool = False) -> str:
+                  markdown: bool = False, timing: bool = True) -> str:
     """One line per run: accuracy, mean keep, backward GFLOPs and their ratio to
-    the dense backward, training seconds and their ratio to ``baseline`` (the
-    first run when not given)."""
+    the dense backward, and (``timing``) training seconds and their ratio to
+    ``baseline`` (the first run when not given). Runs that did not have the
+    machine to themselves make that ratio meaningless: ``timing=False`` leaves
+    it out."""
     sums = {name: run_summary(rows) for name, rows in runs.items()}
     if not sums:
         return "(no runs)"
     base = baseline if baseline in sums else next(iter(sums))
     headers = ["run", "epochs", "final acc %", "best acc %", "mean keep", "bwd GFLOP",
-               "bwd FLOP ratio", "train s", f"time vs {base}"]
+               "bwd FLOP ratio"]
+    if timing:
+        headers += ["train s", f"time vs {base}"]
     rows = []
     for name, s in sums.items():
         t0 = sums[base]["seconds"]
-        rows.append([name, s["epochs"], f"{100 * s['final_accuracy']:.2f}",
-                     f"{100 * s['best_accuracy']:.2f}", f"{s['mean_keep']:.3f}",
-                     f"{s['actual_backward_flops'] / 1e9:.2f}", f"{s['flop_ratio']:.3f}",
-                     f"{s['seconds']:.1f}", f"{s['seconds'] / t0:.3f}" if t0 > 0 else "-"])
+        row = [name, s["epochs"], f"{100 * s['final_accuracy']:.2f}",
+               f"{100 * s['best_accuracy']:.2f}", f"{s['mean_keep']:.3f}",
+               f"{s['actual_backward_flops'] / 1e9:.2f}", f"{s['flop_ratio']:.3f}"]
+        if timing:
+            row += [f"{s['seconds']:.1f}", f"{s['seconds'] / t0:.3f}" if t0 > 0 else "-"]
+        rows.append(row)
     return format_table(headers, rows, markdown)
 
 
@@ -278,6 +284,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ps = sub.add_parser("summary", help="the summary table of single runs")
     ps.add_argument("runs", nargs="+", help="NAME=FILE.csv")
     ps.add_argument("--markdown", action="store_true")
+    ps.add_argument("--no-time", action="store_true",
+                    help="leave out the training seconds (runs that shared the machine)")
     pa = sub.add_parser("aggregate", help="mean ± std over repeated runs (seeds)")
     pa.add_argument("runs", nargs="+", help="NAME=A.csv,B.csv,C.csv (one group per NAME)")
     pa.add_argument("--markdown", action="store_true")
@@ -295,7 +303,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             if a.cmd == "plot":
                 print(plot_runs(runs, a.png, title=a.title))
             else:
-                print(summary_table(runs, markdown=a.markdown))
+                print(summary_table(runs, markdown=a.markdown, timing=not a.no_time))
         else:
             groups = {name: [read_csv(f) for f in paths] for name, paths in files.items()}
             print(aggregate(groups, markdown=a.markdown))

@@ -101,3 +101,14 @@ def test_aggregate_and_plots(tmp_path):
     assert (tmp_path / "q.png").is_file()
     assert report.main(["summary", f"d={tmp_path / 'd.csv'}", f"s={tmp_path / 's.csv'}"]) == 0
     assert report.main(["summary", f"x={tmp_path / 'missing.csv'}"]) == 1
+
+
+def test_summary_without_time_leaves_out_the_seconds(tmp_path, capsys):
+    with report.CsvLog(tmp_path / "d.csv") as log:
+        for r in rows([0.5, 0.6], [100.0, 100.0], [3.0, 3.0]):
+            log.write(r)
+    assert report.main(["summary", "--no-time", f"dense={tmp_path / 'd.csv'}"]) == 0
+    header, _, line = capsys.readouterr().out.splitlines()
+    assert header.split("  ")[-1].strip() == "bwd FLOP ratio"
+    assert line.split() == ["dense", "2", "60.00", "60.00", "1.000", "0.00", "1.000"]
+    assert "train s" in report.summary_table({"dense": rows([0.5], [100.0], [3.0])})
