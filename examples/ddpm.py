@@ -18,10 +18,11 @@ ssprop.convert and drives their keep with ssprop.DropScheduler, with the same
 flags as examples/train.py. After training, --samples images are drawn by
 ancestral sampling.
 
-Writes DIR/metrics.csv (one row per epoch: epoch, keep, loss, dense_backward_flops,
-actual_backward_flops, seconds), DIR/loss.png, DIR/samples.png (a grid of the
-first 64 samples), DIR/samples.pt, DIR/model.pt (the UNet's state_dict),
-DIR/summary.json and DIR/args.json. With
+Writes DIR/metrics.csv (one row per epoch: epoch, keep, loss, val_loss (with
+--val N: the loss on N held-out training images at fixed steps and noise; NaN
+without), dense_backward_flops, actual_backward_flops, seconds), DIR/loss.png,
+DIR/samples.png (a grid of the first 64 samples), DIR/samples.pt, DIR/model.pt
+(the UNet's state_dict), DIR/summary.json and DIR/args.json. With
 --classifier, DIR/summary.json holds the Fréchet distance between --samples
 generated images and the first --fid-real test images on the classifier's
 penultimate features (not the Inception FID: see python/ssprop_train/frechet.py).
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -43,13 +45,14 @@ if str(_ROOT / "python") not in sys.path:
 
 import torch  # noqa: E402
 
-from ssprop_train import checkpoint, cli, frechet, report  # noqa: E402
+from ssprop_train import checkpoint, cli, frechet, models, report  # noqa: E402
 from ssprop_train import data as fmnist  # noqa: E402
 from ssprop_train.diffusion import Diffusion  # noqa: E402
 from ssprop_train.progress import Progress, Timer  # noqa: E402
 from ssprop_train.unet import UNet  # noqa: E402
 
-FIELDS = ("epoch", "keep", "loss", "dense_backward_flops", "actual_backward_flops", "seconds")
+FIELDS = ("epoch", "keep", "loss", "val_loss", "dense_backward_flops", "actual_backward_flops",
+          "seconds")
 LOSS_PANELS = (("loss", "train loss (ε MSE)", False),
                ("actual_backward_flops", "cumulative backward FLOPs", True))
 
@@ -101,10 +104,14 @@ def train(a: argparse.Namespace):
     device = torch.device(a.device)
     label = a.label or a.mode
     out = Path(a.out)
-    images = to_unit_range(cli.load_images(a, "train", a.subset, normalize=False)[0])
+    (images, _), val = cli.load_train_val(a, normalize=False)
+    images = to_unit_range(images)
 
     torch.manual_seed(a.seed)
-    model, sched = cli.apply_ssprop(UNet(a.width, dropout=a.dropout), a)
+    unet = UNet(a.width, dropout=a.dropout)
+    if a.zero_bias:
+        models.zero_conv_biases(unet)
+    model, sched = cli.apply_ssprop(unet, a)
     model.to(device)
     diffusion = Diffusion(a.timesteps, device)
     flops = cli.FlopMeter(model, sched)
@@ -132,12 +139,14 @@ def train(a: argparse.Namespace):
                 bar.step(x0.shape[0], loss=loss.item(), keep=keeps[-1])
         dense, actual = flops.take()
         row = {"epoch": epoch, "keep": sum(keeps) / len(keeps), "loss": loss_sum / len(images),
+               "val_loss": validation_loss(model, diffusion, val, a.seed, device),
                "dense_backward_flops": dense, "actual_backward_flops": actual,
                "seconds": timer.seconds}
         log.write(row)
         rows.append(row)
+        val_text = "" if val is None else f"  val loss {row['val_loss']:.4f}"
         print(f"{label} epoch {epoch + 1}/{a.epochs}: keep {row['keep']:.3f}  loss "
-              f"{row['loss']:.4f}  bwd FLOPs {actual / 1e9:.2f}G of {dense / 1e9:.2f}G  "
+              f"{row['loss']:.4f}{val_text}  bwd FLOPs {actual / 1e9:.2f}G of {dense / 1e9:.2f}G  "
               f"{timer.seconds:.1f}s", flush=True)
     log.close()
     flops.remove()
@@ -151,12 +160,33 @@ def train(a: argparse.Namespace):
     return model, rows, samples
 
 
+def validation_loss(model, diffusion, val, seed, device, batch=500) -> float:
+    """The ε-MSE on the held-out images at steps and noise drawn by ``seed``
+    (the same every epoch), in eval mode; NaN without --val."""
+    if val is None:
+        return math.nan
+    images = to_unit_range(val[0])
+    g = torch.Generator().manual_seed(seed)
+    t = torch.randint(0, diffusion.timesteps, (len(images),), generator=g)
+    noise = torch.randn(images.shape, generator=g)
+    model.eval()
+    total = 0.0
+    with torch.no_grad():
+        for i in range(0, len(images), batch):
+            sl = slice(i, i + batch)
+            total += diffusion.loss(model, images[sl].to(device), t[sl].to(device),
+                                    noise[sl].to(device)).item() * len(images[sl])
+    model.train()
+    return total / len(images)
+
+
 def finish(a, label, model, rows, samples, sample_seconds) -> None:
     out = Path(a.out)
     torch.save(samples, out / "samples.pt")
     torch.save(model.state_dict(), out / "model.pt")
     summary = {"label": label, "mode": a.mode, "seed": a.seed,
-               "final_loss": rows[-1]["loss"], "sample_seconds": sample_seconds,
+               "final_loss": rows[-1]["loss"], "final_val_loss": rows[-1]["val_loss"],
+               "sample_seconds": sample_seconds,
                **report.run_summary(rows)}
     if a.classifier:
         real = to_unit_range(cli.load_images(a, "test", a.fid_real, normalize=False)[0])

@@ -7,12 +7,16 @@
     PYTHONPATH=python python3 -m ssprop_train.report summary dense=out/dense/metrics.csv \
         ssprop=out/ssprop/metrics.csv
 
-Writes DIR/metrics.csv (one row per epoch: epoch, keep, train_loss,
-test_accuracy, dense_backward_flops, actual_backward_flops, seconds),
+Writes DIR/metrics.csv (one row per epoch: epoch, keep, train_loss and
+train_accuracy (running means over the epoch's batches, in training mode),
+val_loss, val_accuracy (with --val N: N training images held out, drawn by the
+seed; NaN without), test_loss, test_accuracy, dense_backward_flops,
+actual_backward_flops, seconds (the epoch's own training steps)),
 DIR/plot.png (test accuracy and cumulative backward FLOPs per epoch),
-DIR/summary.txt and DIR/args.json, and prints the summary table.
---save-checkpoint PATH also saves the trained model, the feature network of
-examples/ddpm.py's Fréchet distance (python/ssprop_train/checkpoint.py).
+DIR/summary.txt, DIR/summary.json (with the final model's loss and accuracy on
+all its training images, in eval mode) and DIR/args.json, and prints the
+summary table. --save-checkpoint PATH also saves the trained model, the feature
+network of examples/ddpm.py's Fréchet distance (python/ssprop_train/checkpoint.py).
 
 ssProp (--mode ssprop) converts every convolution with ssprop.convert and drives
 their keep fraction with ssprop.DropScheduler (the paper's schedules: constant,
@@ -31,10 +35,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import socket
 import sys
 from pathlib import Path
+from typing import Tuple
 
 _ROOT = Path(__file__).resolve().parent.parent
 if str(_ROOT / "python") not in sys.path:
@@ -76,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
 def check_args(p: argparse.ArgumentParser, a: argparse.Namespace) -> None:
     """Every flag error, reported by argparse (usage + message, exit status 2)."""
     cli.check_args(p, a, positive=("subset", "test_subset", "width", "threads"))
+    if a.zero_bias and a.model == "resnet18":
+        p.error("--zero-bias: resnet18's convolutions have no bias (batch norm follows them)")
     if a.distributed:
         if a.nproc < 1:
             p.error(f"--nproc must be >= 1, got {a.nproc}")
@@ -86,15 +94,24 @@ def check_args(p: argparse.ArgumentParser, a: argparse.Namespace) -> None:
 
 # ---------------------------------------------------------------- training
 
-def evaluate(model, x, y, device, batch=1000) -> float:
+def evaluate(model, x, y, device, batch=1000) -> Tuple[float, float]:
+    """(mean cross-entropy, accuracy) of the model in eval mode on (x, y)."""
     model.eval()
-    correct = 0
+    correct, loss = 0, 0.0
     with torch.no_grad():
         for i in range(0, x.shape[0], batch):
             out = model(x[i:i + batch].to(device))
-            correct += (out.argmax(1).cpu() == y[i:i + batch]).sum().item()
+            yb = y[i:i + batch].to(device)
+            loss += F.cross_entropy(out, yb, reduction="sum").item()
+            correct += (out.argmax(1) == yb).sum().item()
     model.train()
-    return correct / max(1, x.shape[0])
+    n = max(1, x.shape[0])
+    return loss / n, correct / n
+
+
+def evaluate_split(model, split, device) -> Tuple[float, float]:
+    """evaluate() on a (x, y) pair; NaNs when there is none (no --val)."""
+    return evaluate(model, *split, device) if split is not None else (math.nan, math.nan)
 
 
 def train(a: argparse.Namespace, rank: int = 0, world: int = 1) -> list:
@@ -106,12 +123,14 @@ def train(a: argparse.Namespace, rank: int = 0, world: int = 1) -> list:
     out = Path(a.out)
     label = a.label or a.mode
 
-    train_x, train_y = cli.load_images(a, "train", a.subset)
-    test_x, test_y = cli.load_images(
-        a, "test", a.test_subset or fmnist.matching_test_subset(a.subset))
+    (train_x, train_y), val = cli.load_train_val(a, verbose=lead)
+    test = cli.load_images(a, "test", a.test_subset or fmnist.matching_test_subset(a.subset))
 
     torch.manual_seed(a.seed)
-    model = models.build_model(a.model, 10, 1, a.width, a.dropout).to(device)
+    model = models.build_model(a.model, 10, 1, a.width, a.dropout)
+    if a.zero_bias:
+        models.zero_conv_biases(model)
+    model.to(device)
 
     layers = bridge.ssprop_layer_types(a.model)  # the layer kinds ssProp converts
     model, sched = cli.apply_ssprop(model, a, layers)
@@ -133,9 +152,8 @@ def train(a: argparse.Namespace, rank: int = 0, world: int = 1) -> list:
         raise SystemExit(f"error: {train_x.shape[0]} training images make no batch of "
                          f"{a.batch_size}")
 
+    rows, step = [], 0
     log = report.CsvLog(out / "metrics.csv") if lead else None
-    rows = []
-    step = 0
     for epoch in range(a.epochs):
         cli.start_epoch(sched, epoch)
         keeps = []
@@ -143,6 +161,7 @@ def train(a: argparse.Namespace, rank: int = 0, world: int = 1) -> list:
         if world > 1:
             dist_util.reset_stats()
         total_loss = torch.zeros((), dtype=torch.float64)
+        correct = torch.zeros((), dtype=torch.float64)
         seen = 0
         timer = Timer(cuda_sync=device.type == "cuda")
         with Progress(len(batches), f"{label} epoch {epoch + 1}/{a.epochs}",
@@ -159,35 +178,40 @@ def train(a: argparse.Namespace, rank: int = 0, world: int = 1) -> list:
                     opt.step()
                 step += 1
                 lv = loss.item()
+                hits = (logits.argmax(1) == yb).sum().item()
                 total_loss += lv * xb.shape[0]
+                correct += hits
                 seen += xb.shape[0]
-                acc = (logits.argmax(1) == yb).float().mean().item()
-                bar.step(xb.shape[0], loss=lv, acc=acc, keep=keep)
+                bar.step(xb.shape[0], loss=lv, acc=hits / xb.shape[0], keep=keep)
         dense, actual = flops.take()
         if a.mode == "ssprop" and world > 1 and a.sync_scores:
             dd, aa = dist_util.take_stats()  # our score-sync backward, not the bridge's op
             dense, actual = dense + dd, actual + aa
         seconds = timer.seconds
-        train_loss = total_loss.item() / max(1, seen)
+        train_loss, train_acc = total_loss.item() / max(1, seen), correct.item() / max(1, seen)
         if world > 1:
             import torch.distributed as dist
-            t = torch.tensor([dense, actual, train_loss * seen, float(seen), seconds],
-                             dtype=torch.float64)
-            mx = t[4:5].clone()
+            t = torch.tensor([dense, actual, total_loss.item(), correct.item(), float(seen),
+                              seconds], dtype=torch.float64)
+            mx = t[5:6].clone()
             dist.all_reduce(t)
             dist.all_reduce(mx, op=dist.ReduceOp.MAX)
             dense, actual = t[0].item(), t[1].item()
-            train_loss = t[2].item() / t[3].item()
+            train_loss, train_acc = t[2].item() / t[4].item(), t[3].item() / t[4].item()
             seconds = mx.item()
-        acc = evaluate(model, test_x, test_y, device) if lead else float("nan")
+        nan = (math.nan, math.nan)
+        val_loss, val_acc = evaluate_split(model, val, device) if lead else nan
+        test_loss, test_acc = evaluate_split(model, test, device) if lead else nan
         row = {"epoch": epoch, "keep": sum(keeps) / len(keeps), "train_loss": train_loss,
-               "test_accuracy": acc, "dense_backward_flops": dense,
-               "actual_backward_flops": actual, "seconds": seconds}
+               "train_accuracy": train_acc, "val_loss": val_loss, "val_accuracy": val_acc,
+               "test_loss": test_loss, "test_accuracy": test_acc,
+               "dense_backward_flops": dense, "actual_backward_flops": actual, "seconds": seconds}
         rows.append(row)
         if lead:
             log.write(row)
+            val_text = "" if val is None else f"  val acc {100 * val_acc:.2f}%"
             print(f"{label} epoch {epoch + 1}/{a.epochs}: keep {row['keep']:.3f}  "
-                  f"loss {train_loss:.4f}  test acc {100 * acc:.2f}%  "
+                  f"loss {train_loss:.4f}{val_text}  test acc {100 * test_acc:.2f}%  "
                   f"bwd FLOPs {actual / 1e9:.2f}G of {dense / 1e9:.2f}G  {seconds:.1f}s",
                   flush=True)
         if world > 1:
@@ -198,14 +222,21 @@ def train(a: argparse.Namespace, rank: int = 0, world: int = 1) -> list:
         log.close()
         if a.save_checkpoint:
             checkpoint.save_classifier(model, a.model, a.width, a.save_checkpoint)
-        finish(a, rows, label)
+        fit = evaluate(model, train_x, train_y, device)
+        finish(a, rows, label, fit, len(batches))
     return rows
 
 
-def finish(a, rows, label):
+def finish(a, rows, label, fit, steps_per_epoch):
+    """The run's summary files; ``fit``: (loss, accuracy) of the final model on
+    its training images in eval mode (the train-test gap's train side)."""
     out = Path(a.out)
     table = report.summary_table({label: rows})
     (out / "summary.txt").write_text(table + "\n")
+    summary = {"label": label, "mode": a.mode, "seed": a.seed, "steps_per_epoch": steps_per_epoch,
+               "train_fit_loss": fit[0], "train_fit_accuracy": fit[1],
+               **report.run_summary(rows)}
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     (out / "args.json").write_text(json.dumps(vars(a), indent=2, sort_keys=True) + "\n")
     if not a.no_plot:
         report.plot_runs({label: rows}, out / "plot.png",

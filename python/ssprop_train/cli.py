@@ -49,7 +49,14 @@ def add_training_args(p: argparse.ArgumentParser, *, epochs: int, lr: float,
     t.add_argument("--batch-size", type=int, default=128)
     t.add_argument("--lr", type=float, default=lr, help="Adam's learning rate")
     t.add_argument("--seed", type=int, default=42)
-    t.add_argument("--subset", type=int, default=None, help="train on the first N images")
+    t.add_argument("--subset", type=int, default=None,
+                   help="train on the first N images (of those not held out by --val)")
+    t.add_argument("--val", type=int, default=0, metavar="N",
+                   help="hold out N training images, drawn at random by --seed, for "
+                        "validation (loss and accuracy per epoch, beside the test set's)")
+    t.add_argument("--zero-bias", action="store_true",
+                   help="start every convolution's bias at zero (the paper's own layer; "
+                        "stock torch.nn.Conv2d draws it at random)")
     t.add_argument("--data", default=None,
                    help=f"directory of the IDX files (default: ${fmnist.ENV_VAR}, "
                         f"then {fmnist.DEFAULT_DIRS[0]})")
@@ -90,6 +97,8 @@ def check_args(p: argparse.ArgumentParser, a: argparse.Namespace,
             bad(f"--{_flag(name)} must be >= 1, got {v}")
     if not (0.0 <= a.dropout < 1.0):
         bad(f"--dropout must be in [0, 1), got {a.dropout}")
+    if a.val < 0:
+        bad(f"--val must be >= 0, got {a.val}")
     if a.mode == "ssprop":
         if a.by == "iteration" and a.schedule == "constant":
             bad("--schedule constant has no by-iteration form (use --by epoch, or linear/cosine/bar)")
@@ -170,3 +179,22 @@ def load_images(a: argparse.Namespace, split: str, subset: Optional[int],
         return fmnist.load_split(split, a.data, subset, normalize)
     except (fmnist.DatasetNotFoundError, fmnist.IdxError) as e:
         raise SystemExit(f"error: {e}")
+
+
+def load_train_val(a: argparse.Namespace, normalize: bool = True, verbose: bool = True):
+    """``((train_x, train_y), val)``: the training images of --subset and --val,
+    and the --val images held out of them (None without --val;
+    :func:`ssprop_train.data.train_val_indices`). Says which images were held
+    out (their index sum identifies the split; ssprop-train prints the same)."""
+    if not a.val:
+        return load_images(a, "train", a.subset, normalize), None
+    x, y = load_images(a, "train", None, normalize)
+    try:
+        train, held = fmnist.train_val_indices(len(x), a.subset, a.val, a.seed)
+    except ValueError as e:
+        raise SystemExit(f"error: --subset/--val: {e}")
+    if verbose:
+        print(f"validation: {len(held)} of {len(x)} training images held out by seed {a.seed} "
+              f"(index sum {int(held.sum())}); training on {len(train)}", flush=True)
+    return (x[train], y[train]), (x[held], y[held])
+

@@ -22,9 +22,12 @@ import sys
 from pathlib import Path
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence
 
-#: The classifier trainers' columns, in file order (both trainers write these).
-EPOCH_FIELDS = ("epoch", "keep", "train_loss", "test_accuracy", "dense_backward_flops",
-                "actual_backward_flops", "seconds")
+#: The classifier trainers' columns, in file order (both trainers write these):
+#: train_* are running means over the epoch's batches (training mode); val_* are
+#: NaN without a validation split; seconds are the epoch's own training steps.
+EPOCH_FIELDS = ("epoch", "keep", "train_loss", "train_accuracy", "val_loss", "val_accuracy",
+                "test_loss", "test_accuracy", "dense_backward_flops", "actual_backward_flops",
+                "seconds")
 
 Row = Dict[str, float]
 

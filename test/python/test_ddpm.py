@@ -43,7 +43,7 @@ def run(out, *args):
 @pytest.fixture(scope="module")
 def dense_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("ddpm") / "dense"
-    return (out, *run(out, "--mode", "dense", "--epochs", "3"))
+    return (out, *run(out, "--mode", "dense", "--epochs", "3", "--val", "48"))
 
 
 @needs_data
@@ -56,6 +56,8 @@ def test_dense_run_loss_falls_files_and_samples(dense_run):
     with open(out / "metrics.csv") as f:
         assert next(csv.reader(f)) == list(ddpm.FIELDS)
     assert report.read_csv(out / "metrics.csv") == rows
+    # --val 48: the loss on held-out images at fixed steps and noise falls too.
+    assert rows[-1]["val_loss"] < rows[0]["val_loss"]
     for png in ("samples.png", "loss.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert samples.shape == (6, 1, 28, 28) and samples.dtype == torch.float32
@@ -64,6 +66,7 @@ def test_dense_run_loss_falls_files_and_samples(dense_run):
     assert torch.load(out / "model.pt").keys() == model.state_dict().keys()
     summary = json.loads((out / "summary.json").read_text())
     assert summary["final_loss"] == rows[-1]["loss"] and summary["flop_ratio"] == 1
+    assert summary["final_val_loss"] == rows[-1]["val_loss"]
     assert "frechet" not in summary
 
 
@@ -191,6 +194,7 @@ def test_dropout_flag_reaches_the_unet(tmp_path):
     (["--by", "iteration", "--schedule", "bar", "--interleave"], "--interleave applies by epoch only"),
     (["--schedule", "warp"], "invalid choice: 'warp'"),
     (["--samples", "1", "--classifier", "x.pt"], "--classifier needs --samples >= 2"),
+    (["--val", "-2"], "--val must be >= 0, got -2"),
 ])
 def test_bad_flags(capsys, argv, message):
     expect_usage_error(capsys, ddpm.main, argv, message)
@@ -211,7 +215,7 @@ def test_compare_table_and_plot(tmp_path):
         d = tmp_path / name
         with report.CsvLog(d / "metrics.csv", ddpm.FIELDS) as log:
             for e in range(2):
-                log.write({"epoch": e, "keep": 1, "loss": loss + 1 - e,
+                log.write({"epoch": e, "keep": 1, "loss": loss + 1 - e, "val_loss": 0.5,
                            "dense_backward_flops": 10, "actual_backward_flops": 10 * ratio,
                            "seconds": secs / 2})
         (d / "summary.json").write_text(json.dumps({
@@ -238,3 +242,4 @@ def test_compare_bad_spec(capsys, tmp_path):
     expect_usage_error(capsys, ddpm.main,
                        ["compare", "--out", str(tmp_path), f"d={tmp_path / 'no'}"],
                        f"{tmp_path / 'no' / 'metrics.csv'}: no such CSV file")
+

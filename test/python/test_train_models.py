@@ -63,7 +63,8 @@ def test_convert_resnet18_convolutions_only_and_flops():
 
 
 def rows(accs, flops, secs):
-    return [{"epoch": e, "keep": 1.0, "train_loss": 1.0 / (e + 1), "test_accuracy": a,
+    return [{"epoch": e, "keep": 1.0, "train_loss": 1.0 / (e + 1), "train_accuracy": 0.9,
+             "val_loss": 0.5, "val_accuracy": 0.8, "test_loss": 0.6, "test_accuracy": a,
              "dense_backward_flops": 100.0, "actual_backward_flops": f, "seconds": s}
             for e, (a, f, s) in enumerate(zip(accs, flops, secs))]
 

@@ -171,7 +171,7 @@ def test_save_checkpoint_loads_as_the_trained_model(tmp_path):
     model = checkpoint.load_classifier(ckpt)
     assert type(model.convs[0]) is torch.nn.Conv2d  # dense again
     x, y = data.load_split("test", subset=200)
-    assert train.evaluate(model, x, y, torch.device("cpu")) == rows[0]["test_accuracy"]
+    assert train.evaluate(model, x, y, torch.device("cpu"))[1] == rows[0]["test_accuracy"]
 
 
 @pytest.mark.parametrize("argv,message", [
@@ -191,6 +191,9 @@ def test_save_checkpoint_loads_as_the_trained_model(tmp_path):
     (["--model", "vgg"], "invalid choice: 'vgg'"),
     (["--period", "0"], "--period must be >= 1"),
     (["--distributed", "--nproc", "2", "--batch-size", "127"], "must be divisible by the 2 processes"),
+    (["--val", "-1"], "--val must be >= 0, got -1"),
+    (["--model", "resnet18", "--zero-bias"],
+     "--zero-bias: resnet18's convolutions have no bias (batch norm follows them)"),
 ])
 def test_bad_flags(capsys, argv, message):
     expect_usage_error(capsys, train.main, argv, message)
@@ -208,3 +211,56 @@ def test_cli_exit_status_and_help():
     r = subprocess.run([sys.executable, str(ROOT / "examples" / "train.py"), "--keep", "2"],
                        capture_output=True, text=True)
     assert r.returncode == 2 and "error: --keep must be in (0, 1]" in r.stderr
+
+
+@needs_data
+def test_validation_and_test_columns_are_the_final_models(tmp_path, capsys):
+    # The CSV's validation and test loss/accuracy are the saved model's on the
+    # held-out images (drawn by the seed, out of all 60000) and the test images.
+    ckpt = tmp_path / "c.pt"
+    _, rows = run(tmp_path, "--mode", "dense", "--epochs", "1", "--width", "8", "--val", "300",
+                  "--no-plot", "--save-checkpoint", str(ckpt))
+    train_idx, val_idx = data.train_val_indices(60000, 384, 300, seed=42)
+    assert (f"validation: 300 of 60000 training images held out by seed 42 (index sum "
+            f"{int(val_idx.sum())}); training on 384") in capsys.readouterr().out
+    x, y = data.load_split("train")
+    model, cpu = checkpoint.load_classifier(ckpt), torch.device("cpu")
+    r = rows[0]
+    assert train.evaluate(model, x[val_idx], y[val_idx], cpu) == (r["val_loss"], r["val_accuracy"])
+    assert train.evaluate(model, *data.load_split("test", subset=200), cpu) == (
+        r["test_loss"], r["test_accuracy"])
+    assert 0 <= r["train_accuracy"] <= 1 and r["train_accuracy"] * 384 == round(r["train_accuracy"] * 384)
+
+
+@needs_data
+def test_without_validation_the_val_columns_are_nan(tmp_path):
+    _, rows = run(tmp_path, "--mode", "dense", "--epochs", "1", "--width", "4", "--no-plot")
+    assert math.isnan(rows[0]["val_loss"]) and math.isnan(rows[0]["val_accuracy"])
+    assert math.isfinite(rows[0]["test_loss"])
+
+
+@needs_data
+def test_validation_split_too_large(tmp_path):
+    with pytest.raises(SystemExit) as exc:
+        run(tmp_path, "--mode", "dense", "--val", "59800", "--subset", "384")
+    assert str(exc.value.code) == ("error: --subset/--val: 384 training and 59800 validation "
+                                   "images exceed the 60000 training images")
+
+
+@needs_data
+def test_zero_bias_zeroes_only_the_convolution_biases(tmp_path):
+    # At a learning rate too small to move the weights, the trained model is the
+    # initial one: zero conv biases, every other parameter the stock model's.
+    def trained(*flags):
+        ckpt = tmp_path / f"{len(flags)}.pt"
+        run(tmp_path / str(len(flags)), "--mode", "dense", "--epochs", "1", "--width", "6",
+            "--lr", "1e-30", "--no-plot", "--save-checkpoint", str(ckpt), *flags)
+        return checkpoint.load_classifier(ckpt).state_dict()
+
+    stock, zero = trained(), trained("--zero-bias")
+    for name, p in zero.items():
+        if name.startswith("convs.") and name.endswith(".bias"):
+            assert p.abs().max() < 1e-20 and stock[name].abs().max() > 1e-3, name
+        else:
+            assert torch.allclose(p, stock[name], atol=1e-20, rtol=0), name
+
