@@ -18,6 +18,11 @@ all its training images, in eval mode) and DIR/args.json, and prints the
 summary table. --save-checkpoint PATH also saves the trained model, the feature
 network of examples/ddpm.py's Fréchet distance (python/ssprop_train/checkpoint.py).
 
+Resumable: DIR/checkpoint.pt is written after every epoch
+(python/ssprop_train/runstate.py); the same command run again continues a
+killed run from its last finished epoch (same result as an uninterrupted run),
+skips a complete one, and refuses a DIR holding a run of other arguments.
+
 ssProp (--mode ssprop) converts every convolution with ssprop.convert and drives
 their keep fraction with ssprop.DropScheduler (the paper's schedules: constant,
 linear, cosine, bar; --interleave, --warmup; by epoch or by iteration). The
@@ -50,7 +55,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from ssprop_train import data as fmnist  # noqa: E402
-from ssprop_train import bridge, checkpoint, cli, models, report  # noqa: E402
+from ssprop_train import bridge, checkpoint, cli, models, report, runstate  # noqa: E402
 from ssprop_train.progress import Progress, Timer  # noqa: E402
 
 
@@ -90,6 +95,8 @@ def check_args(p: argparse.ArgumentParser, a: argparse.Namespace) -> None:
         world = int(os.environ.get("WORLD_SIZE", a.nproc))
         if a.batch_size % world:
             p.error(f"--batch-size {a.batch_size} must be divisible by the {world} processes")
+    saved = a.save_checkpoint and str(Path(a.save_checkpoint).resolve().parent)
+    cli.check_outputs(p, a, (("--save-checkpoint", saved or None),))
 
 
 # ---------------------------------------------------------------- training
@@ -122,6 +129,12 @@ def train(a: argparse.Namespace, rank: int = 0, world: int = 1) -> list:
     lead = rank == 0
     out = Path(a.out)
     label = a.label or a.mode
+    # One process resumes; --distributed runs start over (ranks hold their own RNG states).
+    run = runstate.RunDir(out, runstate.run_arguments(a)) if world == 1 else None
+    saved = cli.load_saved(run) if run is not None else None
+    if saved is not None and saved.complete:
+        print(f"{label}: complete already in {out} ({saved.epochs} epochs), skipped", flush=True)
+        return saved.rows
 
     (train_x, train_y), val = cli.load_train_val(a, verbose=lead)
     test = cli.load_images(a, "test", a.test_subset or fmnist.matching_test_subset(a.subset))
@@ -153,8 +166,12 @@ def train(a: argparse.Namespace, rank: int = 0, world: int = 1) -> list:
                          f"{a.batch_size}")
 
     rows, step = [], 0
-    log = report.CsvLog(out / "metrics.csv") if lead else None
-    for epoch in range(a.epochs):
+    if saved is not None:
+        saved.restore(model, opt)
+        rows, step, batches.epoch = list(saved.rows), saved.step, saved.epochs
+        print(f"{label}: resuming {out} after epoch {saved.epochs}/{a.epochs}", flush=True)
+    log = report.CsvLog(out / "metrics.csv", rows=rows) if lead else None
+    for epoch in range(len(rows), a.epochs):
         cli.start_epoch(sched, epoch)
         keeps = []
         flops.start()
@@ -208,6 +225,8 @@ def train(a: argparse.Namespace, rank: int = 0, world: int = 1) -> list:
                "dense_backward_flops": dense, "actual_backward_flops": actual, "seconds": seconds}
         rows.append(row)
         if lead:
+            if run is not None:
+                run.save(rows, step, model, opt)
             log.write(row)
             val_text = "" if val is None else f"  val acc {100 * val_acc:.2f}%"
             print(f"{label} epoch {epoch + 1}/{a.epochs}: keep {row['keep']:.3f}  "
@@ -224,6 +243,8 @@ def train(a: argparse.Namespace, rank: int = 0, world: int = 1) -> list:
             checkpoint.save_classifier(model, a.model, a.width, a.save_checkpoint)
         fit = evaluate(model, train_x, train_y, device)
         finish(a, rows, label, fit, len(batches))
+        if run is not None:
+            run.save(rows, step, model, None, complete=True)
     return rows
 
 

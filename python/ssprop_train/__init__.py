@@ -11,6 +11,8 @@
 - :mod:`ssprop_train.cli`: the flags both Python trainers share, their checks, and
   the converted model, keep scheduler and FLOP meter they describe.
 - :mod:`ssprop_train.checkpoint`: a trained classifier saved and loaded back.
+- :mod:`ssprop_train.runstate`: a run's per-epoch checkpoint (resume a killed
+  run, skip a complete one, refuse other arguments).
 - :mod:`ssprop_train.unet`, :mod:`ssprop_train.diffusion`: the DDPM's UNet, its
   cosine noise schedule, loss and sampler.
 - :mod:`ssprop_train.frechet`: a Fréchet distance on a classifier's features.
@@ -22,4 +24,5 @@ The trainers are ``examples/train.py`` (Python), ``ssprop-train`` (C++) and
 """
 
 __all__ = ["data", "models", "progress", "report", "flops", "bridge", "distributed", "cli",
-           "checkpoint", "unet", "diffusion", "frechet", "steptime"]
+           "checkpoint", "unet", "diffusion", "frechet", "steptime",
+           "runstate"]

@@ -15,7 +15,7 @@ from typing import Optional, Tuple, Type
 import torch
 import torch.nn as nn
 
-from ssprop_train import bridge
+from ssprop_train import bridge, runstate
 from ssprop_train import data as fmnist
 from ssprop_train.flops import DenseFlopCounter
 
@@ -114,6 +114,18 @@ def check_args(p: argparse.ArgumentParser, a: argparse.Namespace,
         bad("--device cuda: no CUDA device is available to this PyTorch")
 
 
+def check_outputs(p: argparse.ArgumentParser, a: argparse.Namespace,
+                  extra: Tuple[Tuple[str, Optional[str]], ...] = ()) -> None:
+    """--out, and the directories of ``extra`` ((flag, directory or None)
+    pairs), can be written to (made if missing): checked before training, so
+    that no work is lost at the end. The trainers call it after every other
+    check, as it creates the directories."""
+    for flag, directory in (("--out", a.out), *extra):
+        problem = directory is not None and runstate.check_writable(directory)
+        if problem:
+            p.error(f"{flag}: {problem}")
+
+
 def _flag(name: str) -> str:
     return name.replace("_", "-")
 
@@ -198,3 +210,11 @@ def load_train_val(a: argparse.Namespace, normalize: bool = True, verbose: bool 
               f"(index sum {int(held.sum())}); training on {len(train)}", flush=True)
     return (x[train], y[train]), (x[held], y[held])
 
+
+def load_saved(run: "runstate.RunDir") -> "Optional[runstate.Saved]":
+    """The run's checkpoint, if any; exits with a clear error when the output
+    directory holds a run that cannot be continued."""
+    try:
+        return run.load()
+    except ValueError as e:
+        raise SystemExit(f"error: {e}")

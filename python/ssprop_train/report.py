@@ -34,9 +34,9 @@ Row = Dict[str, float]
 
 class CsvLog:
     """Appends one row per call to a CSV file, flushed at once (a run that dies
-    keeps its finished epochs)."""
+    keeps its finished epochs). ``rows``: those of a resumed run, written first."""
 
-    def __init__(self, path, fields: Sequence[str] = EPOCH_FIELDS):
+    def __init__(self, path, fields: Sequence[str] = EPOCH_FIELDS, rows: Iterable[Row] = ()):
         self.path = Path(path)
         self.fields = list(fields)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -45,6 +45,8 @@ class CsvLog:
         self._w.writeheader()
         self._f.flush()
         self.rows: List[Row] = []
+        for row in rows:
+            self.write(row)
 
     def write(self, row: Mapping[str, object]) -> None:
         missing = [k for k in self.fields if k not in row]

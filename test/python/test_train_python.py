@@ -4,8 +4,10 @@ SSPROP.md, the FLOP columns against the kept channel counts, flag errors."""
 
 import csv
 import math
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -264,3 +266,83 @@ def test_zero_bias_zeroes_only_the_convolution_biases(tmp_path):
         else:
             assert torch.allclose(p, stock[name], atol=1e-20, rtol=0), name
 
+
+RESUMABLE = ["--mode", "ssprop", "--keep", "0.5", "--interleave", "--select", "random",
+             "--dropout", "0.1", "--epochs", "3", "--width", "8", "--subset", "1024",
+             "--test-subset", "200", "--val", "100", "--batch-size", "64", "--threads", "1",
+             "--no-progress", "--no-plot"]
+
+
+def train_cli(out, *args):
+    return [sys.executable, str(ROOT / "examples" / "train.py"), *RESUMABLE, "--out", str(out),
+            *args]
+
+
+def csv_without_seconds(out):
+    return [{k: v for k, v in r.items() if k != "seconds"}
+            for r in report.read_csv(out / "metrics.csv")]
+
+
+@needs_data
+@needs_bridge
+def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
+    # Random channel selection and Dropout draw from the global generator: the
+    # resumed run matches only if the checkpoint restores it with the weights,
+    # the optimizer and the shuffling.
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    subprocess.run(train_cli(whole), check=True, capture_output=True, timeout=300)
+    proc = subprocess.Popen(train_cli(killed), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 300
+    while not (killed / "checkpoint.pt").exists() and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()
+    # The checkpoint is written before the CSV row: count its epochs.
+    done = len(torch.load(killed / "checkpoint.pt", weights_only=True)["rows"])
+    assert 1 <= done < 3
+    r = subprocess.run(train_cli(killed), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert f"ssprop: resuming {killed} after epoch {done}/3" in r.stdout
+    assert csv_without_seconds(killed) == csv_without_seconds(whole)
+    a = torch.load(whole / "checkpoint.pt", weights_only=True)
+    b = torch.load(killed / "checkpoint.pt", weights_only=True)
+    assert a["complete"] and b["complete"] and a["model"].keys() == b["model"].keys()
+    for name in a["model"]:
+        assert torch.equal(a["model"][name], b["model"][name]), name
+    # Complete: the same command again only says so.
+    r = subprocess.run(train_cli(killed), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and r.stdout == (f"ssprop: complete already in {killed} (3 epochs), "
+                                              f"skipped\n")
+
+
+@needs_data
+def test_resume_refuses_other_arguments_and_foreign_files(tmp_path):
+    out, _ = run(tmp_path, "--mode", "dense", "--epochs", "1", "--width", "4", "--no-plot")
+    with pytest.raises(SystemExit) as exc:
+        run(tmp_path, "--mode", "dense", "--epochs", "2", "--width", "4", "--lr", "0.01",
+            "--no-plot")
+    assert str(exc.value.code) == (
+        f"error: {out} holds a run with other arguments (--epochs 1 there, 2 here; --lr 0.001 "
+        f"there, 0.01 here): run the same command to continue it, pass another --out, or "
+        f"delete {out / 'checkpoint.pt'} to start over")
+    # Other threads, label or progress flags are the same run.
+    assert run(tmp_path, "--mode", "dense", "--epochs", "1", "--width", "4", "--no-plot",
+               "--label", "x", "--threads", "2")[1][0]["epoch"] == 0
+    (out / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(SystemExit) as exc:
+        run(tmp_path, "--mode", "dense", "--epochs", "1", "--width", "4", "--no-plot")
+    assert str(exc.value.code).startswith(
+        f"error: {out / 'checkpoint.pt'}: cannot read the run's checkpoint: ")
+
+
+def test_unwritable_outputs_are_refused_before_training(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    expect_usage_error(capsys, train.main, ["--mode", "dense", "--out", str(blocker / "run")],
+                       f"--out: {blocker / 'run'}: cannot write there: Not a directory")
+    expect_usage_error(capsys, train.main,
+                       ["--mode", "dense", "--out", str(tmp_path / "ok"), "--save-checkpoint",
+                        str(blocker / "c.pt")],
+                       f"--save-checkpoint: {blocker}: cannot write there: ")
