@@ -190,7 +190,7 @@ def train(a: argparse.Namespace):
 
     samples, measured = sample_and_measure(a, model, diffusion, device)
     sampled[str(a.epochs)] = measured
-    finish(a, label, model, rows, samples, sampled)
+    finish(a, label, model, rows, samples, sampled, len(batches))
     run.save(rows, step, model, None, extra={"sampled": sampled}, complete=True)
     return model, rows, samples
 
@@ -232,12 +232,12 @@ def sample_and_measure(a, model, diffusion, device):
     return samples, measured
 
 
-def finish(a, label, model, rows, samples, sampled) -> None:
+def finish(a, label, model, rows, samples, sampled, steps_per_epoch) -> None:
     out = Path(a.out)
     torch.save(samples, out / "samples.pt")
     torch.save(model.state_dict(), out / "model.pt")
     last = sampled[str(a.epochs)]
-    summary = {"label": label, "mode": a.mode, "seed": a.seed,
+    summary = {"label": label, "mode": a.mode, "seed": a.seed, "steps_per_epoch": steps_per_epoch,
                "final_loss": rows[-1]["loss"], "final_val_loss": rows[-1]["val_loss"],
                **last, **report.run_summary(rows)}
     if len(sampled) > 1:

@@ -20,7 +20,7 @@ import os
 import statistics
 import sys
 from pathlib import Path
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence
 
 #: The classifier trainers' columns, in file order (both trainers write these):
 #: train_* are running means over the epoch's batches (training mode); val_* are
@@ -97,39 +97,53 @@ def cumulative(values: Iterable[float]) -> List[float]:
 
 # ---------------------------------------------------------------- plots
 
+class Panel(NamedTuple):
+    """One panel of :func:`plot_runs`: column ``y`` (cumulated over the epochs
+    when ``y_cumulative``) against column ``x`` (the plot's ``x`` when None)."""
+    y: str
+    y_label: str
+    y_cumulative: bool = False
+    x: Optional[str] = None
+    x_label: Optional[str] = None
+    x_cumulative: bool = False
+
+
 def plot_runs(runs: Mapping[str, Sequence[Row]], path, x: str = "epoch",
               panels: Sequence[tuple] = (("test_accuracy", "test accuracy", False),
                                          ("actual_backward_flops", "cumulative backward FLOPs",
                                           True)),
               title: Optional[str] = None, bands: Optional[Mapping[str, Sequence[float]]] = None
               ) -> Path:
-    """One PNG with a panel per ``(column, label, cumulative)`` of ``panels``,
-    one line per run. ``bands`` (optional, per run) draws ± a standard deviation
-    around the first panel's line."""
+    """One PNG with a panel per :class:`Panel` (or tuple of its fields) of
+    ``panels``, one line per run. ``bands`` (optional, per run) draws ± a
+    standard deviation around the lines of the panels of the first panel's
+    column."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    panels = [Panel(*p) for p in panels]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.8), squeeze=False)
-    for ax, (col, label, cum) in zip(axes[0], panels):
+    for ax, panel in zip(axes[0], panels):
+        xcol = panel.x or x
         for name, rows in runs.items():
-            rows = [r for r in rows if col in r]
+            rows = [r for r in rows if panel.y in r and xcol in r]
             if not rows:
                 continue
-            xs = [r[x] for r in rows]
-            ys = [float(r[col]) for r in rows]
-            if cum:
-                ys = cumulative(ys)
+            xs = [float(r[xcol]) for r in rows]
+            ys = [float(r[panel.y]) for r in rows]
+            xs = cumulative(xs) if panel.x_cumulative else xs
+            ys = cumulative(ys) if panel.y_cumulative else ys
             (line,) = ax.plot(xs, ys, marker="o", markersize=3, label=name)
-            if bands and name in bands and col == panels[0][0]:
+            if bands and name in bands and panel.y == panels[0].y:
                 sd = bands[name]
                 ax.fill_between(xs, [y - s for y, s in zip(ys, sd)],
                                 [y + s for y, s in zip(ys, sd)], alpha=0.2,
                                 color=line.get_color())
-        ax.set_xlabel(x)
-        ax.set_ylabel(label)
+        ax.set_xlabel(panel.x_label or xcol)
+        ax.set_ylabel(panel.y_label)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     if title:

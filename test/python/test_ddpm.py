@@ -68,6 +68,7 @@ def test_dense_run_loss_falls_files_and_samples(dense_run):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["final_loss"] == rows[-1]["loss"] and summary["flop_ratio"] == 1
     assert summary["final_val_loss"] == rows[-1]["val_loss"]
+    assert summary["steps_per_epoch"] == 4  # 128 images, batches of 32
     assert "frechet" not in summary
     # --sample-epochs 2: the model after epoch 2 sampled too, with the same noise.
     assert sorted(summary["by_epoch"]) == ["2", "3"]

@@ -113,3 +113,26 @@ def test_summary_without_time_leaves_out_the_seconds(tmp_path, capsys):
     assert header.split("  ")[-1].strip() == "bwd FLOP ratio"
     assert line.split() == ["dense", "2", "60.00", "60.00", "1.000", "0.00", "1.000"]
     assert "train s" in report.summary_table({"dense": rows([0.5], [100.0], [3.0])})
+
+
+def test_plot_panels_against_a_cumulated_column(tmp_path, monkeypatch):
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.axes import Axes
+    drawn = []
+    plot = Axes.plot
+
+    def record(self, xs, ys, *args, **kwargs):
+        drawn.append((self.get_xlabel(), list(xs), list(ys)))
+        return plot(self, xs, ys, *args, **kwargs)
+
+    monkeypatch.setattr(Axes, "plot", record)
+    rs = rows([0.5, 0.7, 0.8], [100.0, 20.0, 30.0], [2.0, 1.0, 1.0])
+    report.plot_runs({"s": rs}, tmp_path / "p.png", panels=[
+        report.Panel("test_accuracy", "acc"),
+        report.Panel("test_accuracy", "acc", False, "actual_backward_flops", "FLOPs", True),
+        ("seconds", "s", True, "keep")])
+    assert [d[1:] for d in drawn] == [([0, 1, 2], [0.5, 0.7, 0.8]),
+                                      ([100, 120, 150], [0.5, 0.7, 0.8]),
+                                      ([1, 1, 1], [2, 3, 4])]
+    assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"

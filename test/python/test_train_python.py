@@ -3,6 +3,7 @@ PNG and summary written), the keep schedule in the CSV against the formulas of
 SSPROP.md, the FLOP columns against the kept channel counts, flag errors."""
 
 import csv
+import json
 import math
 import signal
 import subprocess
@@ -228,10 +229,17 @@ def test_validation_and_test_columns_are_the_final_models(tmp_path, capsys):
     x, y = data.load_split("train")
     model, cpu = checkpoint.load_classifier(ckpt), torch.device("cpu")
     r = rows[0]
-    assert train.evaluate(model, x[val_idx], y[val_idx], cpu) == (r["val_loss"], r["val_accuracy"])
+    assert train.evaluate(model, x[val_idx], y[val_idx], cpu) == (r["val_loss"],
+                                                                   r["val_accuracy"])
     assert train.evaluate(model, *data.load_split("test", subset=200), cpu) == (
         r["test_loss"], r["test_accuracy"])
-    assert 0 <= r["train_accuracy"] <= 1 and r["train_accuracy"] * 384 == round(r["train_accuracy"] * 384)
+    assert 0 <= r["train_accuracy"] <= 1
+    assert r["train_accuracy"] * 384 == round(r["train_accuracy"] * 384)
+    # summary.json: the final model on its own training images, in eval mode.
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert (summary["train_fit_loss"], summary["train_fit_accuracy"]) == train.evaluate(
+        model, x[train_idx], y[train_idx], cpu)
+    assert summary["steps_per_epoch"] == 6  # 384 images, batches of 64
 
 
 @needs_data

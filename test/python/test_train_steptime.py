@@ -35,7 +35,8 @@ def test_format_names_dense_and_the_headline_estimate():
     lines = steptime.format_times(times()).splitlines()
     assert lines[2].split() == ["dense", "100.0", "60.0", "1.000", "1.000"]
     assert lines[4].split() == ["0.2", "50.0", "20.0", "0.500", "0.333"]
-    assert lines[5].endswith("keep 0.2 + interleave: half the epochs dense): step-time ratio ~ 0.750")
+    assert lines[5].endswith(
+        "keep 0.2 + interleave: half the epochs dense): step-time ratio ~ 0.750")
 
 
 @needs_data
