@@ -13,6 +13,8 @@
 - :mod:`ssprop_train.checkpoint`: a trained classifier saved and loaded back.
 - :mod:`ssprop_train.runstate`: a run's per-epoch checkpoint (resume a killed
   run, skip a complete one, refuse other arguments).
+- :mod:`ssprop_train.experiment`: many runs in parallel under one progress bar,
+  read back and tabulated (the scripts of ``docs/results/``).
 - :mod:`ssprop_train.unet`, :mod:`ssprop_train.diffusion`: the DDPM's UNet, its
   cosine noise schedule, loss and sampler.
 - :mod:`ssprop_train.frechet`: a Fréchet distance on a classifier's features.
@@ -25,4 +27,4 @@ The trainers are ``examples/train.py`` (Python), ``ssprop-train`` (C++) and
 
 __all__ = ["data", "models", "progress", "report", "flops", "bridge", "distributed", "cli",
            "checkpoint", "unet", "diffusion", "frechet", "steptime",
-           "runstate"]
+           "runstate", "experiment"]
