@@ -23,12 +23,14 @@ check the pipeline. The tables (report.md) and curves (PNG) go to
 ``--report`` (default OUT/report).
 
     docs/results/convergence.sh [--smoke] [--jobs N] [--out DIR] [--report DIR]
-                                [--epochs N] [--seeds 42,43,44] [--aggregate-only] [--list]
+                                [--epochs N] [--seeds 42,43,44] [--only GLOB,...]
+                                [--aggregate-only] [--list]
 """
 
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import math
 import os
@@ -66,6 +68,8 @@ class Options:
     seeds: Sequence[int]
     epochs: Optional[int]
     dropout: Optional[float]
+    cnn_width: Optional[int] = None
+    resnet_width: Optional[int] = None
 
 
 def seeds(o: Options, full=(42, 43, 44)) -> Sequence[int]:
@@ -240,7 +244,11 @@ def overfit_common(o, model, width):
 
 
 def cnn_width(o):
-    return 4 if o.smoke else 64
+    return o.cnn_width or (4 if o.smoke else 64)
+
+
+def resnet_width(o):
+    return o.resnet_width or (4 if o.smoke else 64)
 
 
 class SelectDropout(Experiment):
@@ -299,7 +307,7 @@ class Overfitting(Experiment):
         cnn = {"dense": DENSE, "dense-zero-bias": (*DENSE, "--zero-bias"), "headline": HEADLINE,
                "dropout": (*DENSE, "--dropout", p), "headline+dropout": (*HEADLINE, "--dropout", p)}
         resnet = {"dense": DENSE, "headline": HEADLINE}
-        rw = 4 if o.smoke else 64
+        rw = resnet_width(o)
         return (runs_of(o, "train", f"cnn{cnn_width(o)}", cnn,
                         overfit_common(o, "cnn", cnn_width(o)), epochs(o, 60), seeds(o)) +
                 runs_of(o, "train", f"resnet18-{rw}", resnet, overfit_common(o, "resnet18", rw),
@@ -451,21 +459,28 @@ def parse(argv):
     p.add_argument("--seeds", default=None, help="override the seeds, e.g. 42,43")
     p.add_argument("--dropout", type=float, default=None,
                    help="overfitting: the Dropout rate (default: select-dropout's choice)")
+    p.add_argument("--cnn-width", type=int, default=None,
+                   help="overfitting, select-dropout: the CNN's width (default 64)")
+    p.add_argument("--resnet-width", type=int, default=None,
+                   help="overfitting: ResNet-18's base width (default 64)")
+    p.add_argument("--only", default=None, metavar="GLOB,...",
+                   help="only the runs whose group matches one of these patterns, e.g. "
+                        "'cnn32/*,cnn64/dense,cnn64/headline' (see --list)")
     p.add_argument("--aggregate-only", action="store_true",
                    help="only aggregate the runs that are complete")
     p.add_argument("--list", action="store_true", help="print the runs' commands and exit")
     a = p.parse_args(argv)
-    for name in ("jobs", "threads", "epochs"):
+    for name in ("jobs", "threads", "epochs", "cnn_width", "resnet_width"):
         v = getattr(a, name)
         if v is not None and v < 1:
-            p.error(f"--{name} must be >= 1, got {v}")
+            p.error(f"--{name.replace('_', '-')} must be >= 1, got {v}")
     try:
         seed_list = [int(s) for s in a.seeds.split(",")] if a.seeds else []
     except ValueError:
         p.error(f"--seeds: expected integers like 42,43, got {a.seeds!r}")
     out = a.out or ROOT / "out" / ("experiments-smoke" if a.smoke else "experiments") / a.experiment
     return a, Options(a.smoke, out, a.report or out / "report", a.jobs, a.threads, seed_list,
-                      a.epochs, a.dropout)
+                      a.epochs, a.dropout, a.cnn_width, a.resnet_width)
 
 
 def main(argv=None) -> int:
@@ -473,6 +488,11 @@ def main(argv=None) -> int:
     a, o = parse(argv)
     exp = EXPERIMENTS[a.experiment]
     runs = exp.runs(o)
+    if a.only:
+        patterns = a.only.split(",")
+        runs = [r for r in runs if any(fnmatch.fnmatchcase(r.group, p) for p in patterns)]
+        if not runs:
+            raise SystemExit(f"error: --only {a.only}: no run's group matches (see --list)")
     if a.list:
         for r in runs:
             print(shlex.join(r.command(o.out, o.threads)))

@@ -176,6 +176,14 @@ def test_the_scripts_runs(capsys):
     ddpm = listed("ddpm")
     assert len(ddpm) == 4 and all("--sample-epochs 39" in c and "--epochs 40" in c for c in ddpm)
     assert len(listed("select-dropout")) == 5 * 2
+    # Cut down: some groups only; other widths.
+    assert len(listed("convergence", "--only", "cnn32/*,cnn64/headline")) == 15 + 3
+    small = listed("overfitting", "--dropout", "0.3", "--cnn-width", "32", "--resnet-width", "16")
+    assert sum("--out" in c and "/resnet18-16/" in c and "--width 16" in c for c in small) == 6
+    assert sum("/cnn32/" in c and "--width 32" in c for c in small) == 15
+    with pytest.raises(SystemExit) as exc:
+        experiments.main(["convergence", "--only", "cnn8/*", "--list"])
+    assert exc.value.code == "error: --only cnn8/*: no run's group matches (see --list)"
 
 
 def test_overfitting_needs_a_dropout_rate(tmp_path):
