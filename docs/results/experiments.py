@@ -70,6 +70,7 @@ class Options:
     dropout: Optional[float]
     cnn_width: Optional[int] = None
     resnet_width: Optional[int] = None
+    val: Optional[int] = None
 
 
 def seeds(o: Options, full=(42, 43, 44)) -> Sequence[int]:
@@ -234,7 +235,8 @@ class Convergence(Experiment):
 
 def overfit_sizes(o):
     """(training images, validation images, test images)."""
-    return (256, 128, 200) if o.smoke else (5000, 5000, 10000)
+    subset, val, test = (256, 128, 200) if o.smoke else (5000, 5000, 10000)
+    return subset, o.val or val, test
 
 
 def overfit_common(o, model, width):
@@ -463,6 +465,9 @@ def parse(argv):
                    help="overfitting, select-dropout: the CNN's width (default 64)")
     p.add_argument("--resnet-width", type=int, default=None,
                    help="overfitting: ResNet-18's base width (default 64)")
+    p.add_argument("--val", type=int, default=None,
+                   help="overfitting, select-dropout: validation images (default 5000; each "
+                        "epoch evaluates them and the 10000 test images)")
     p.add_argument("--only", default=None, metavar="GLOB,...",
                    help="only the runs whose group matches one of these patterns, e.g. "
                         "'cnn32/*,cnn64/dense,cnn64/headline' (see --list)")
@@ -470,7 +475,7 @@ def parse(argv):
                    help="only aggregate the runs that are complete")
     p.add_argument("--list", action="store_true", help="print the runs' commands and exit")
     a = p.parse_args(argv)
-    for name in ("jobs", "threads", "epochs", "cnn_width", "resnet_width"):
+    for name in ("jobs", "threads", "epochs", "cnn_width", "resnet_width", "val"):
         v = getattr(a, name)
         if v is not None and v < 1:
             p.error(f"--{name.replace('_', '-')} must be >= 1, got {v}")
@@ -480,7 +485,7 @@ def parse(argv):
         p.error(f"--seeds: expected integers like 42,43, got {a.seeds!r}")
     out = a.out or ROOT / "out" / ("experiments-smoke" if a.smoke else "experiments") / a.experiment
     return a, Options(a.smoke, out, a.report or out / "report", a.jobs, a.threads, seed_list,
-                      a.epochs, a.dropout, a.cnn_width, a.resnet_width)
+                      a.epochs, a.dropout, a.cnn_width, a.resnet_width, a.val)
 
 
 def main(argv=None) -> int:

@@ -178,7 +178,9 @@ def test_the_scripts_runs(capsys):
     assert len(listed("select-dropout")) == 5 * 2
     # Cut down: some groups only; other widths.
     assert len(listed("convergence", "--only", "cnn32/*,cnn64/headline")) == 15 + 3
-    small = listed("overfitting", "--dropout", "0.3", "--cnn-width", "32", "--resnet-width", "16")
+    small = listed("overfitting", "--dropout", "0.3", "--cnn-width", "32", "--resnet-width", "16",
+                   "--val", "2000")
+    assert all("--subset 5000 --val 2000 --test-subset 10000" in c for c in small)
     assert sum("--out" in c and "/resnet18-16/" in c and "--width 16" in c for c in small) == 6
     assert sum("/cnn32/" in c and "--width 32" in c for c in small) == 15
     with pytest.raises(SystemExit) as exc:
