@@ -22,6 +22,7 @@ Resumable: DIR/checkpoint.pt is written after every epoch
 (python/ssprop_train/runstate.py); the same command run again continues a
 killed run from its last finished epoch (same result as an uninterrupted run),
 skips a complete one, and refuses a DIR holding a run of other arguments.
+(--distributed runs are not checkpointed: they start over.)
 
 ssProp (--mode ssprop) converts every convolution with ssprop.convert and drives
 their keep fraction with ssprop.DropScheduler (the paper's schedules: constant,

@@ -390,6 +390,9 @@ class Ddpm(Experiment):
         if ex.run_all([self.classifier(o)], o.out, 1, o.threads, progress=sys.stderr.isatty()):
             raise SystemExit("error: the feature classifier failed; see "
                              f"{o.out / 'classifier' / 'log.txt'}")
+        if not (o.out / "classifier.pt").is_file():
+            raise SystemExit(f"error: {o.out / 'classifier.pt'} is missing though its run is "
+                             f"complete: delete {o.out / 'classifier'} to train it again")
         measure_steps(o, "unet", self.settings(o)["width"], (0.2,))
 
     def aggregate(self, o, groups, missing) -> str:
