@@ -106,20 +106,25 @@ def measure_steps(o: Options, model: str, width: int, keeps: Sequence[float],
     return path
 
 
-def provenance(o: Options, command: str) -> str:
+def provenance(command: str, runs: Sequence[Run], groups: Dict[str, List[Result]]) -> str:
+    """Command, machine, versions, seeds, and how the runs were run (from their
+    sessions)."""
     import torch
     cpu = next((line.split(":", 1)[1].strip() for line in
                 Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
     git = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
                          capture_output=True, text=True).stdout.strip() or "unknown"
+    sessions = [s for rs in groups.values() for r in rs for s in r.sessions]
+    used = lambda key: "/".join(str(v) for v in sorted({s[key] for s in sessions}))  # noqa: E731
     return "\n".join([
         f"- command: `{command}`",
-        f"- machine: {cpu}, {os.cpu_count()} cores; {o.jobs} run(s) at a time, "
-        f"{o.threads} torch thread(s) each",
+        f"- machine: {cpu}, {os.cpu_count()} cores"
+        + (f"; runs at a time: {used('jobs')}, torch threads each: {used('threads')}"
+           if sessions else ""),
         f"- software: Python {platform.python_version()}, torch {torch.__version__}, "
         f"ssprop {git}",
-        f"- seeds: {', '.join(map(str, seeds(o)))}",
+        f"- seeds: {', '.join(map(str, sorted({r.seed for r in runs})))}",
     ])
 
 
@@ -515,7 +520,8 @@ def main(argv=None) -> int:
     groups, missing = ex.load(runs, o.out)
     o.report.mkdir(parents=True, exist_ok=True)
     command = "docs/results/" + exp.name + ".sh " + shlex.join(argv[1:])
-    text = (f"# {exp.title}\n\n{provenance(o, command.strip())}\n{missing_note(missing)}\n"
+    text = (f"# {exp.title}\n\n{provenance(command.strip(), runs, groups)}\n"
+            f"{missing_note(missing)}\n"
             f"{exp.aggregate(o, groups, missing)}")
     path = ex.write(o.report / "report.md", text)
     print(f"\n{text}\nwrote {path}")

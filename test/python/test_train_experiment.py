@@ -73,8 +73,8 @@ def fabricate(out, name, rs, **summary):
             log.write(r)
     (d / "summary.json").write_text(json.dumps({**report.run_summary(rs), **summary}))
     torch.save({"complete": True}, d / "checkpoint.pt")
-    (d / ex.SESSIONS).write_text(json.dumps({"jobs": 2, "load_average_start": 1.5,
-                                             "load_average_end": 2.5}) + "\n")
+    session = {"jobs": 2, "threads": 1, "load_average_start": 1.5, "load_average_end": 2.5}
+    (d / ex.SESSIONS).write_text(json.dumps(session) + "\n")
 
 
 def table_rows(text, title):
@@ -100,6 +100,8 @@ def test_overfitting_table_from_known_runs(tmp_path, capsys):
                               "--dropout", "0.3", "--epochs", "3"]) == 0
     text = (tmp_path / "report" / "report.md").read_text()
     assert "Dropout rate: 0.3" in text and "**Incomplete**: 17 run(s)" in text
+    assert "cores; runs at a time: 2, torch threads each: 1\n" in text
+    assert "- seeds: 42, 43, 44\n" in text  # of the experiment's runs
     t = table_rows(text, "## cnn64")
     # run, seeds, peak (epochs), final, Δ vs dense, peak val, final val, fit, gap, loss
     assert t["dense"][1:] == ["2", "75.00 ± 7.07 (2/2)", "65.00 ± 7.07", "0.00 ± 0.00",
