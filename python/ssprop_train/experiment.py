@@ -240,11 +240,13 @@ def load(runs: Sequence[Run], out) -> Tuple[Dict[str, List[Result]], List[Run]]:
 
 def model_seconds(results: Sequence[Result], times: StepTimes) -> None:
     """Adds ``model_seconds`` to every row: the epoch's steps at the median step
-    time the alternating-step measurement gives for its keep."""
+    time the alternating-step measurement gives for its keep (the plain model's
+    for a dense run)."""
     for r in results:
         steps = int(r.summary["steps_per_epoch"])
+        ssprop = r.summary["mode"] == "ssprop"
         for row in r.rows:
-            row["model_seconds"] = times.epoch_seconds(float(row["keep"]), steps)
+            row["model_seconds"] = times.epoch_seconds(float(row["keep"]), steps, ssprop)
 
 
 def mean_sd(values: Sequence[float], digits: int = 2, scale: float = 1.0) -> str:

@@ -1,12 +1,15 @@
 """Per-step CPU time of a model trained densely and with ssProp at fixed keeps,
-robust to a busy machine: the dense model and one ssProp model per keep train in
-alternation in one process (same batches, same threads; the order rotates every
+robust to a busy machine: the dense model and one ssProp model per keep (and
+at keep 1, as in an interleaved schedule's dense epochs) train in alternation
+in one process (same batches, same threads; the order rotates every
 step, so no model always runs first), and the medians of many steps are
 compared. The training seconds of separate runs on a shared machine measure the
-load from other processes, not ssProp; these ratios do not.
+load from other processes, not ssProp; these ratios are free of the load's
+level, though not of its kind (a busy machine's ratio is not an idle one's:
+measure on an idle machine for figures to publish).
 
     python -m ssprop_train.steptime --model cnn --width 32 --keep 0.2
-    python -m ssprop_train.steptime --model unet --width 16 --keep 0.2 1 --json t.json
+    python -m ssprop_train.steptime --model unet --width 16 --keep 0.2 0.5 --json t.json
 
 Used by ``docs/results/step_timing.py``, ``scripts/demo-train`` and the
 experiment scripts (:mod:`ssprop_train.experiment`), which turn epochs into
@@ -40,22 +43,29 @@ TIMESTEPS = 200
 @dataclass
 class StepTimes:
     """Median milliseconds per training step (``step``) and of its backward
-    alone (``backward``), keyed by keep; keep 1 is the plain ``torch.nn`` model."""
+    alone (``backward``) of the plain ``torch.nn`` model (``dense_*``) and of
+    the ssProp model at each measured keep (always keep 1 among them: an ssProp
+    run's dense epochs, which cost a little more than the plain model's)."""
     model: str
     width: int
     batch_size: int
     threads: int
     steps: int
+    dense_step: float
+    dense_backward: float
     step: Dict[float, float] = field(default_factory=dict)
     backward: Dict[float, float] = field(default_factory=dict)
 
     def ratio(self, keep: float, part: str = "step") -> float:
-        times = getattr(self, part)
-        return times[keep] / times[1.0]
+        """The ssProp model's time at ``keep`` over the plain model's."""
+        return getattr(self, part)[keep] / getattr(self, f"dense_{part}")
 
-    def step_ms_at(self, keep: float) -> float:
-        """The step time at ``keep``, linear between the measured keeps (the
-        kept channel count, and so the work, is a step function of keep)."""
+    def step_ms_at(self, keep: float, ssprop: bool = True) -> float:
+        """The step time of the ssProp model at ``keep``, linear between the
+        measured keeps (the kept channel count, and so the work, is a step
+        function of keep); of the plain model when not ``ssprop``."""
+        if not ssprop:
+            return self.dense_step
         keeps = sorted(self.step)
         if not keeps[0] <= keep <= keeps[-1]:
             raise ValueError(f"keep {keep} outside the measured keeps {keeps[0]}..{keeps[-1]}")
@@ -65,8 +75,8 @@ class StepTimes:
                 return (1 - w) * self.step[lo] + w * self.step[hi]
         return self.step[keeps[0]]  # a single measured keep
 
-    def epoch_seconds(self, keep: float, steps_per_epoch: int) -> float:
-        return steps_per_epoch * self.step_ms_at(keep) / 1e3
+    def epoch_seconds(self, keep: float, steps_per_epoch: int, ssprop: bool = True) -> float:
+        return steps_per_epoch * self.step_ms_at(keep, ssprop) / 1e3
 
     def save(self, path) -> Path:
         path = Path(path)
@@ -102,9 +112,10 @@ def _loss(model: str, m: nn.Module, diffusion: Diffusion, xb, yb, step: int):
 def measure(model: str = "cnn", width: int = 32, keeps: Sequence[float] = (0.2,),
             batch_size: int = 128, steps: int = 40, warmup: int = 5,
             data_dir: Optional[str] = None) -> StepTimes:
-    """Trains the dense model and one ssProp model per keep in alternation for
-    ``warmup + steps`` steps on the same Fashion-MNIST batches; the medians of
-    the last ``steps``. Every model starts from the same initial weights."""
+    """Trains the plain model and one ssProp model per keep (and keep 1) in
+    alternation for ``warmup + steps`` steps on the same Fashion-MNIST batches;
+    the medians of the last ``steps``. Every model starts from the same initial
+    weights."""
     x, y = data.load_split("train", data_dir, batch_size * (steps + warmup),
                            normalize=model != "unet")
     if model == "unet":
@@ -112,10 +123,10 @@ def measure(model: str = "cnn", width: int = 32, keeps: Sequence[float] = (0.2,)
     batches = max(1, len(x) // batch_size)
     diffusion = Diffusion(TIMESTEPS)
     nets = {}
-    for keep in sorted({1.0, *keeps}, reverse=True):
+    for keep in [None, *sorted({1.0, *keeps}, reverse=True)]:  # None: the plain model
         torch.manual_seed(0)
         m = build(model, width)
-        if keep < 1.0:
+        if keep is not None:
             m = bridge.convert(m, keep=keep, select="topk", weight_only=False)
         nets[keep] = (m, torch.optim.Adam(m.parameters(), lr=1e-3))
     order = list(nets)
@@ -138,20 +149,22 @@ def measure(model: str = "cnn", width: int = 32, keeps: Sequence[float] = (0.2,)
                 times[keep]["backward"].append(t2 - t1)
     med = {part: {k: 1e3 * statistics.median(t[part]) for k, t in times.items()}
            for part in ("step", "backward")}
-    return StepTimes(model, width, batch_size, torch.get_num_threads(), steps, **med)
+    dense = {f"dense_{part}": med[part].pop(None) for part in ("step", "backward")}
+    return StepTimes(model, width, batch_size, torch.get_num_threads(), steps, **dense, **med)
 
 
 def format_times(t: StepTimes) -> str:
     lines = [f"{t.model} width {t.width}, batch {t.batch_size}, {t.threads} thread(s), "
              f"median of {t.steps} alternating steps (ms):",
-             f"{'keep':8} {'step':>8} {'backward':>9} {'step ratio':>11} {'bwd ratio':>10}"]
+             f"{'model':12} {'step':>8} {'backward':>9} {'step ratio':>11} {'bwd ratio':>10}",
+             f"{'dense':12} {t.dense_step:8.1f} {t.dense_backward:9.1f} {1:11.3f} {1:10.3f}"]
     for keep in sorted(t.step, reverse=True):
-        name = "dense" if keep == 1.0 else f"{keep:g}"
-        lines.append(f"{name:8} {t.step[keep]:8.1f} {t.backward[keep]:9.1f} "
-                     f"{t.ratio(keep):11.3f} {t.ratio(keep, 'backward'):10.3f}")
+        lines.append(f"{'keep ' + format(keep, 'g'):12} {t.step[keep]:8.1f} "
+                     f"{t.backward[keep]:9.1f} {t.ratio(keep):11.3f} "
+                     f"{t.ratio(keep, 'backward'):10.3f}")
     for keep in sorted(k for k in t.step if k < 1.0):
-        lines.append(f"headline (keep {keep:g} + interleave: half the epochs dense): step-time "
-                     f"ratio ~ {(1 + t.ratio(keep)) / 2:.3f}")
+        lines.append(f"headline (keep {keep:g} + interleave: every other epoch at keep 1): "
+                     f"step-time ratio ~ {(t.ratio(1.0) + t.ratio(keep)) / 2:.3f}")
     return "\n".join(lines)
 
 

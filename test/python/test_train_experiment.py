@@ -59,9 +59,11 @@ def test_paired_difference_matches_seeds():
 def test_peak_and_model_seconds():
     rs = rows([0.5, 0.8, 0.7], keeps=[1.0, 0.2, 0.5])
     assert ex.peak(rs) == (0.8, 2)
-    times = StepTimes("cnn", 8, 128, 1, 10, step={1.0: 100.0, 0.2: 60.0}, backward={})
-    ex.model_seconds([result("a", 1, rs, steps_per_epoch=10)], times)
+    times = StepTimes("cnn", 8, 128, 1, 10, 90.0, 1.0, step={1.0: 100.0, 0.2: 60.0}, backward={})
+    ex.model_seconds([result("a", 1, rs, steps_per_epoch=10, mode="ssprop")], times)
     assert [r["model_seconds"] for r in rs] == pytest.approx([1.0, 0.6, 0.75])
+    ex.model_seconds([result("a", 1, rs, steps_per_epoch=10, mode="dense")], times)
+    assert [r["model_seconds"] for r in rs] == pytest.approx([0.9] * 3)  # the plain model
 
 
 def fabricate(out, name, rs, **summary):
@@ -119,13 +121,13 @@ def test_ddpm_table_says_how_the_last_two_epochs_compare(tmp_path):
                 for e, k in enumerate(keeps)]
 
     for seed, (fd_dense, fd_sparse) in ((42, (20.0, 30.0)), (43, (24.0, 26.0))):
-        fabricate(tmp_path, f"unet/dense-{seed}", ddpm_rows([1, 1, 1, 1], 0.1),
+        fabricate(tmp_path, f"unet/dense-{seed}", ddpm_rows([1, 1, 1, 1], 0.1), mode="dense",
                   steps_per_epoch=3, by_epoch={"3": {"frechet": fd_dense + 1},
                                                "4": {"frechet": fd_dense}})
         fabricate(tmp_path, f"unet/headline-{seed}", ddpm_rows([1, 0.2, 1, 0.2], 0.12),
-                  steps_per_epoch=3, by_epoch={"3": {"frechet": fd_sparse - 4},
+                  mode="ssprop", steps_per_epoch=3, by_epoch={"3": {"frechet": fd_sparse - 4},
                                                "4": {"frechet": fd_sparse}})
-    StepTimes("unet", 16, 128, 1, 8, step={1.0: 1000.0, 0.2: 500.0},
+    StepTimes("unet", 16, 128, 1, 8, 1000.0, 1.0, step={1.0: 1100.0, 0.2: 500.0},
               backward={1.0: 1.0, 0.2: 1.0}).save(tmp_path / "steptime-unet16.json")
     assert experiments.main(["ddpm", "--aggregate-only", "--out", str(tmp_path),
                              "--epochs", "4"]) == 0
@@ -136,7 +138,7 @@ def test_ddpm_table_says_how_the_last_two_epochs_compare(tmp_path):
                               "1.000 ± 0.000", "12 ± 0"]
     assert t["headline"][4:10] == ["28.00 ± 2.83", "24.00 ± 2.83", "4.00 ± 0.00",
                                    "6.00 ± 5.66", "sparse", "0.600 ± 0.000"]
-    assert t["headline"][10] == "9 ± 0"  # 2 dense epochs of 3 s, 2 sparse of 1.5 s
+    assert t["headline"][10] == "10 ± 0"  # 2 epochs at keep 1 of 3.3 s, 2 at 0.2 of 1.5 s
 
 
 @needs_data
