@@ -18,13 +18,21 @@ ssprop.convert and drives their keep with ssprop.DropScheduler, with the same
 flags as examples/train.py. After training, --samples images are drawn by
 ancestral sampling.
 
-Writes DIR/metrics.csv (one row per epoch: epoch, keep, loss, dense_backward_flops,
-actual_backward_flops, seconds), DIR/loss.png, DIR/samples.png (a grid of the
-first 64 samples), DIR/samples.pt, DIR/model.pt (the UNet's state_dict),
-DIR/summary.json and DIR/args.json. With
+Writes DIR/metrics.csv (one row per epoch: epoch, keep, loss, val_loss (with
+--val N: the loss on N held-out training images at fixed steps and noise; NaN
+without), dense_backward_flops, actual_backward_flops, seconds), DIR/loss.png,
+DIR/samples.png (a grid of the first 64 samples), DIR/samples.pt, DIR/model.pt
+(the UNet's state_dict), DIR/summary.json and DIR/args.json. With
 --classifier, DIR/summary.json holds the Fréchet distance between --samples
 generated images and the first --fid-real test images on the classifier's
 penultimate features (not the Inception FID: see python/ssprop_train/frechet.py).
+--sample-epochs E1,E2 also samples (and measures) the model as it is at the end
+of those epochs (DIR/samples-epochE.pt; summary.json's "by_epoch"), e.g. to see
+whether ending on a sparse or a dense epoch matters.
+
+Resumable as examples/train.py: DIR/checkpoint.pt after every epoch; the same
+command continues a killed run, skips a complete one, and refuses a DIR holding
+a run of other arguments.
 
 ``compare NAME=DIR[,DIR...] ...`` tabulates runs (mean ± std over the DIRs of a
 NAME, e.g. seeds) and plots their loss curves into one PNG.
@@ -34,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -43,13 +52,14 @@ if str(_ROOT / "python") not in sys.path:
 
 import torch  # noqa: E402
 
-from ssprop_train import checkpoint, cli, frechet, report  # noqa: E402
+from ssprop_train import checkpoint, cli, frechet, models, report, runstate  # noqa: E402
 from ssprop_train import data as fmnist  # noqa: E402
 from ssprop_train.diffusion import Diffusion  # noqa: E402
 from ssprop_train.progress import Progress, Timer  # noqa: E402
 from ssprop_train.unet import UNet  # noqa: E402
 
-FIELDS = ("epoch", "keep", "loss", "dense_backward_flops", "actual_backward_flops", "seconds")
+FIELDS = ("epoch", "keep", "loss", "val_loss", "dense_backward_flops", "actual_backward_flops",
+          "seconds")
 LOSS_PANELS = (("loss", "train loss (ε MSE)", False),
                ("actual_backward_flops", "cumulative backward FLOPs", True))
 
@@ -72,7 +82,16 @@ def build_parser() -> argparse.ArgumentParser:
                         "Fréchet distance of the samples on its penultimate features")
     s.add_argument("--fid-real", type=int, default=1000,
                    help="test images the samples are compared with")
+    s.add_argument("--sample-epochs", type=_epoch_list, default=(), metavar="E1,E2",
+                   help="also sample after these epochs (1-based, before the last)")
     return p
+
+
+def _epoch_list(text: str):
+    try:
+        return tuple(sorted({int(e) for e in text.split(",") if e}))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected epochs like 3,4, got {text!r}")
 
 
 def check_args(p: argparse.ArgumentParser, a: argparse.Namespace) -> None:
@@ -85,6 +104,11 @@ def check_args(p: argparse.ArgumentParser, a: argparse.Namespace) -> None:
             a.classifier_model = checkpoint.load_classifier(a.classifier)
         except ValueError as e:
             p.error(f"--classifier: {e}")
+    late = [e for e in a.sample_epochs if not 1 <= e < a.epochs]
+    if late:
+        p.error(f"--sample-epochs: {late[0]} is not an epoch before the last (1..{a.epochs - 1}); "
+                f"the last is always sampled")
+    cli.check_outputs(p, a)
 
 
 # ---------------------------------------------------------------- training
@@ -95,25 +119,40 @@ def to_unit_range(x: torch.Tensor) -> torch.Tensor:
 
 
 def train(a: argparse.Namespace):
-    """One run: trains, samples, measures; returns (model, rows, samples)."""
+    """One run: trains, samples, measures; returns (model, rows, samples) (model
+    and samples None when the run was complete already)."""
     if a.threads:
         torch.set_num_threads(a.threads)
     device = torch.device(a.device)
     label = a.label or a.mode
     out = Path(a.out)
-    images = to_unit_range(cli.load_images(a, "train", a.subset, normalize=False)[0])
+    run = runstate.RunDir(out, runstate.run_arguments(a))
+    saved = cli.load_saved(run)
+    if saved is not None and saved.complete:
+        print(f"{label}: complete already in {out} ({saved.epochs} epochs), skipped", flush=True)
+        return None, saved.rows, None
+    (images, _), val = cli.load_train_val(a, normalize=False)
+    images = to_unit_range(images)
 
     torch.manual_seed(a.seed)
-    model, sched = cli.apply_ssprop(UNet(a.width, dropout=a.dropout), a)
+    unet = UNet(a.width, dropout=a.dropout)
+    if a.zero_bias:
+        models.zero_conv_biases(unet)
+    model, sched = cli.apply_ssprop(unet, a)
     model.to(device)
     diffusion = Diffusion(a.timesteps, device)
     flops = cli.FlopMeter(model, sched)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     batches = fmnist.Batches(images, torch.zeros(len(images)), a.batch_size, seed=a.seed)
 
-    log = report.CsvLog(out / "metrics.csv", FIELDS)
-    rows, step = [], 0
-    for epoch in range(a.epochs):
+    rows, step, sampled = [], 0, {}
+    if saved is not None:
+        saved.restore(model, opt)
+        rows, step, batches.epoch = list(saved.rows), saved.step, saved.epochs
+        sampled = dict(saved.extra["sampled"])
+        print(f"{label}: resuming {out} after epoch {saved.epochs}/{a.epochs}", flush=True)
+    log = report.CsvLog(out / "metrics.csv", FIELDS, rows=rows)
+    for epoch in range(len(rows), a.epochs):
         cli.start_epoch(sched, epoch)
         flops.start()
         timer = Timer(cuda_sync=device.type == "cuda")
@@ -132,36 +171,77 @@ def train(a: argparse.Namespace):
                 bar.step(x0.shape[0], loss=loss.item(), keep=keeps[-1])
         dense, actual = flops.take()
         row = {"epoch": epoch, "keep": sum(keeps) / len(keeps), "loss": loss_sum / len(images),
+               "val_loss": validation_loss(model, diffusion, val, a.seed, device),
                "dense_backward_flops": dense, "actual_backward_flops": actual,
                "seconds": timer.seconds}
-        log.write(row)
         rows.append(row)
+        if epoch + 1 in a.sample_epochs:
+            samples, measured = sample_and_measure(a, model, diffusion, device)
+            torch.save(samples, out / f"samples-epoch{epoch + 1}.pt")
+            sampled[str(epoch + 1)] = measured
+        run.save(rows, step, model, opt, extra={"sampled": sampled})
+        log.write(row)
+        val_text = "" if val is None else f"  val loss {row['val_loss']:.4f}"
         print(f"{label} epoch {epoch + 1}/{a.epochs}: keep {row['keep']:.3f}  loss "
-              f"{row['loss']:.4f}  bwd FLOPs {actual / 1e9:.2f}G of {dense / 1e9:.2f}G  "
+              f"{row['loss']:.4f}{val_text}  bwd FLOPs {actual / 1e9:.2f}G of {dense / 1e9:.2f}G  "
               f"{timer.seconds:.1f}s", flush=True)
     log.close()
     flops.remove()
 
-    sample_timer = Timer(cuda_sync=device.type == "cuda")
-    with sample_timer:
-        samples = diffusion.sample(model, a.samples, device=device,
-                                   generator=torch.Generator().manual_seed(a.seed),
-                                   progress=not a.no_progress, batch=a.sample_batch).cpu()
-    finish(a, label, model, rows, samples, sample_timer.seconds)
+    samples, measured = sample_and_measure(a, model, diffusion, device)
+    sampled[str(a.epochs)] = measured
+    finish(a, label, model, rows, samples, sampled, len(batches))
+    run.save(rows, step, model, None, extra={"sampled": sampled}, complete=True)
     return model, rows, samples
 
 
-def finish(a, label, model, rows, samples, sample_seconds) -> None:
+def validation_loss(model, diffusion, val, seed, device, batch=500) -> float:
+    """The ε-MSE on the held-out images at steps and noise drawn by ``seed``
+    (the same every epoch), in eval mode; NaN without --val."""
+    if val is None:
+        return math.nan
+    images = to_unit_range(val[0])
+    g = torch.Generator().manual_seed(seed)
+    t = torch.randint(0, diffusion.timesteps, (len(images),), generator=g)
+    noise = torch.randn(images.shape, generator=g)
+    model.eval()
+    total = 0.0
+    with torch.no_grad():
+        for i in range(0, len(images), batch):
+            sl = slice(i, i + batch)
+            total += diffusion.loss(model, images[sl].to(device), t[sl].to(device),
+                                    noise[sl].to(device)).item() * len(images[sl])
+    model.train()
+    return total / len(images)
+
+
+def sample_and_measure(a, model, diffusion, device):
+    """--samples images from the model as it is (a generator of their own, so
+    training's random numbers are untouched), and what they measure:
+    ``{"sample_seconds", "frechet"?}``."""
+    timer = Timer(cuda_sync=device.type == "cuda")
+    with timer:
+        samples = diffusion.sample(model, a.samples, device=device,
+                                   generator=torch.Generator().manual_seed(a.seed),
+                                   progress=not a.no_progress, batch=a.sample_batch).cpu()
+    measured = {"sample_seconds": timer.seconds}
+    if a.classifier:
+        real = to_unit_range(cli.load_images(a, "test", a.fid_real, normalize=False)[0])
+        measured["frechet"] = frechet.image_distance(a.classifier_model, real, samples)
+        measured["frechet_real"], measured["frechet_samples"] = len(real), len(samples)
+    return samples, measured
+
+
+def finish(a, label, model, rows, samples, sampled, steps_per_epoch) -> None:
     out = Path(a.out)
     torch.save(samples, out / "samples.pt")
     torch.save(model.state_dict(), out / "model.pt")
-    summary = {"label": label, "mode": a.mode, "seed": a.seed,
-               "final_loss": rows[-1]["loss"], "sample_seconds": sample_seconds,
-               **report.run_summary(rows)}
-    if a.classifier:
-        real = to_unit_range(cli.load_images(a, "test", a.fid_real, normalize=False)[0])
-        summary["frechet"] = frechet.image_distance(a.classifier_model, real, samples)
-        summary["frechet_real"], summary["frechet_samples"] = len(real), len(samples)
+    last = sampled[str(a.epochs)]
+    summary = {"label": label, "mode": a.mode, "seed": a.seed, "steps_per_epoch": steps_per_epoch,
+               "final_loss": rows[-1]["loss"], "final_val_loss": rows[-1]["val_loss"],
+               **last, **report.run_summary(rows)}
+    if len(sampled) > 1:
+        summary["by_epoch"] = sampled
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     (out / "args.json").write_text(json.dumps(
         {k: v for k, v in vars(a).items() if k != "classifier_model"}, indent=2,

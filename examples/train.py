@@ -7,12 +7,22 @@
     PYTHONPATH=python python3 -m ssprop_train.report summary dense=out/dense/metrics.csv \
         ssprop=out/ssprop/metrics.csv
 
-Writes DIR/metrics.csv (one row per epoch: epoch, keep, train_loss,
-test_accuracy, dense_backward_flops, actual_backward_flops, seconds),
+Writes DIR/metrics.csv (one row per epoch: epoch, keep, train_loss and
+train_accuracy (running means over the epoch's batches, in training mode),
+val_loss, val_accuracy (with --val N: N training images held out, drawn by the
+seed; NaN without), test_loss, test_accuracy, dense_backward_flops,
+actual_backward_flops, seconds (the epoch's own training steps)),
 DIR/plot.png (test accuracy and cumulative backward FLOPs per epoch),
-DIR/summary.txt and DIR/args.json, and prints the summary table.
---save-checkpoint PATH also saves the trained model, the feature network of
-examples/ddpm.py's Fréchet distance (python/ssprop_train/checkpoint.py).
+DIR/summary.txt, DIR/summary.json (with the final model's loss and accuracy on
+all its training images, in eval mode) and DIR/args.json, and prints the
+summary table. --save-checkpoint PATH also saves the trained model, the feature
+network of examples/ddpm.py's Fréchet distance (python/ssprop_train/checkpoint.py).
+
+Resumable: DIR/checkpoint.pt is written after every epoch
+(python/ssprop_train/runstate.py); the same command run again continues a
+killed run from its last finished epoch (same result as an uninterrupted run),
+skips a complete one, and refuses a DIR holding a run of other arguments.
+(--distributed runs are not checkpointed: they start over.)
 
 ssProp (--mode ssprop) converts every convolution with ssprop.convert and drives
 their keep fraction with ssprop.DropScheduler (the paper's schedules: constant,
@@ -31,10 +41,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import socket
 import sys
 from pathlib import Path
+from typing import Tuple
 
 _ROOT = Path(__file__).resolve().parent.parent
 if str(_ROOT / "python") not in sys.path:
@@ -44,7 +56,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from ssprop_train import data as fmnist  # noqa: E402
-from ssprop_train import bridge, checkpoint, cli, models, report  # noqa: E402
+from ssprop_train import bridge, checkpoint, cli, models, report, runstate  # noqa: E402
 from ssprop_train.progress import Progress, Timer  # noqa: E402
 
 
@@ -76,25 +88,38 @@ def build_parser() -> argparse.ArgumentParser:
 def check_args(p: argparse.ArgumentParser, a: argparse.Namespace) -> None:
     """Every flag error, reported by argparse (usage + message, exit status 2)."""
     cli.check_args(p, a, positive=("subset", "test_subset", "width", "threads"))
+    if a.zero_bias and a.model == "resnet18":
+        p.error("--zero-bias: resnet18's convolutions have no bias (batch norm follows them)")
     if a.distributed:
         if a.nproc < 1:
             p.error(f"--nproc must be >= 1, got {a.nproc}")
         world = int(os.environ.get("WORLD_SIZE", a.nproc))
         if a.batch_size % world:
             p.error(f"--batch-size {a.batch_size} must be divisible by the {world} processes")
+    saved = a.save_checkpoint and str(Path(a.save_checkpoint).resolve().parent)
+    cli.check_outputs(p, a, (("--save-checkpoint", saved or None),))
 
 
 # ---------------------------------------------------------------- training
 
-def evaluate(model, x, y, device, batch=1000) -> float:
+def evaluate(model, x, y, device, batch=1000) -> Tuple[float, float]:
+    """(mean cross-entropy, accuracy) of the model in eval mode on (x, y)."""
     model.eval()
-    correct = 0
+    correct, loss = 0, 0.0
     with torch.no_grad():
         for i in range(0, x.shape[0], batch):
             out = model(x[i:i + batch].to(device))
-            correct += (out.argmax(1).cpu() == y[i:i + batch]).sum().item()
+            yb = y[i:i + batch].to(device)
+            loss += F.cross_entropy(out, yb, reduction="sum").item()
+            correct += (out.argmax(1) == yb).sum().item()
     model.train()
-    return correct / max(1, x.shape[0])
+    n = max(1, x.shape[0])
+    return loss / n, correct / n
+
+
+def evaluate_split(model, split, device) -> Tuple[float, float]:
+    """evaluate() on a (x, y) pair; NaNs when there is none (no --val)."""
+    return evaluate(model, *split, device) if split is not None else (math.nan, math.nan)
 
 
 def train(a: argparse.Namespace, rank: int = 0, world: int = 1) -> list:
@@ -105,13 +130,21 @@ def train(a: argparse.Namespace, rank: int = 0, world: int = 1) -> list:
     lead = rank == 0
     out = Path(a.out)
     label = a.label or a.mode
+    # One process resumes; --distributed runs start over (ranks hold their own RNG states).
+    run = runstate.RunDir(out, runstate.run_arguments(a)) if world == 1 else None
+    saved = cli.load_saved(run) if run is not None else None
+    if saved is not None and saved.complete:
+        print(f"{label}: complete already in {out} ({saved.epochs} epochs), skipped", flush=True)
+        return saved.rows
 
-    train_x, train_y = cli.load_images(a, "train", a.subset)
-    test_x, test_y = cli.load_images(
-        a, "test", a.test_subset or fmnist.matching_test_subset(a.subset))
+    (train_x, train_y), val = cli.load_train_val(a, verbose=lead)
+    test = cli.load_images(a, "test", a.test_subset or fmnist.matching_test_subset(a.subset))
 
     torch.manual_seed(a.seed)
-    model = models.build_model(a.model, 10, 1, a.width, a.dropout).to(device)
+    model = models.build_model(a.model, 10, 1, a.width, a.dropout)
+    if a.zero_bias:
+        models.zero_conv_biases(model)
+    model.to(device)
 
     layers = bridge.ssprop_layer_types(a.model)  # the layer kinds ssProp converts
     model, sched = cli.apply_ssprop(model, a, layers)
@@ -132,14 +165,18 @@ def train(a: argparse.Namespace, rank: int = 0, world: int = 1) -> list:
         raise SystemExit(f"error: {train_x.shape[0]} training images make no batch of "
                          f"{a.batch_size}")
 
-    log = report.CsvLog(out / "metrics.csv") if lead else None
-    rows = []
-    step = 0
-    for epoch in range(a.epochs):
+    rows, step = [], 0
+    if saved is not None:
+        saved.restore(model, opt)
+        rows, step, batches.epoch = list(saved.rows), saved.step, saved.epochs
+        print(f"{label}: resuming {out} after epoch {saved.epochs}/{a.epochs}", flush=True)
+    log = report.CsvLog(out / "metrics.csv", rows=rows) if lead else None
+    for epoch in range(len(rows), a.epochs):
         cli.start_epoch(sched, epoch)
         keeps = []
         flops.start()
         total_loss = torch.zeros((), dtype=torch.float64)
+        correct = torch.zeros((), dtype=torch.float64)
         seen = 0
         timer = Timer(cuda_sync=device.type == "cuda")
         with Progress(len(batches), f"{label} epoch {epoch + 1}/{a.epochs}",
@@ -156,32 +193,39 @@ def train(a: argparse.Namespace, rank: int = 0, world: int = 1) -> list:
                     opt.step()
                 step += 1
                 lv = loss.item()
+                hits = (logits.argmax(1) == yb).sum().item()
                 total_loss += lv * xb.shape[0]
+                correct += hits
                 seen += xb.shape[0]
-                acc = (logits.argmax(1) == yb).float().mean().item()
-                bar.step(xb.shape[0], loss=lv, acc=acc, keep=keep)
+                bar.step(xb.shape[0], loss=lv, acc=hits / xb.shape[0], keep=keep)
         dense, actual = flops.take()
         seconds = timer.seconds
-        train_loss = total_loss.item() / max(1, seen)
+        train_loss, train_acc = total_loss.item() / max(1, seen), correct.item() / max(1, seen)
         if world > 1:
             import torch.distributed as dist
-            t = torch.tensor([dense, actual, train_loss * seen, float(seen), seconds],
-                             dtype=torch.float64)
-            mx = t[4:5].clone()
+            t = torch.tensor([dense, actual, total_loss.item(), correct.item(), float(seen),
+                              seconds], dtype=torch.float64)
+            mx = t[5:6].clone()
             dist.all_reduce(t)
             dist.all_reduce(mx, op=dist.ReduceOp.MAX)
             dense, actual = t[0].item(), t[1].item()
-            train_loss = t[2].item() / t[3].item()
+            train_loss, train_acc = t[2].item() / t[4].item(), t[3].item() / t[4].item()
             seconds = mx.item()
-        acc = evaluate(model, test_x, test_y, device) if lead else float("nan")
+        nan = (math.nan, math.nan)
+        val_loss, val_acc = evaluate_split(model, val, device) if lead else nan
+        test_loss, test_acc = evaluate_split(model, test, device) if lead else nan
         row = {"epoch": epoch, "keep": sum(keeps) / len(keeps), "train_loss": train_loss,
-               "test_accuracy": acc, "dense_backward_flops": dense,
-               "actual_backward_flops": actual, "seconds": seconds}
+               "train_accuracy": train_acc, "val_loss": val_loss, "val_accuracy": val_acc,
+               "test_loss": test_loss, "test_accuracy": test_acc,
+               "dense_backward_flops": dense, "actual_backward_flops": actual, "seconds": seconds}
         rows.append(row)
         if lead:
+            if run is not None:
+                run.save(rows, step, model, opt)
             log.write(row)
+            val_text = "" if val is None else f"  val acc {100 * val_acc:.2f}%"
             print(f"{label} epoch {epoch + 1}/{a.epochs}: keep {row['keep']:.3f}  "
-                  f"loss {train_loss:.4f}  test acc {100 * acc:.2f}%  "
+                  f"loss {train_loss:.4f}{val_text}  test acc {100 * test_acc:.2f}%  "
                   f"bwd FLOPs {actual / 1e9:.2f}G of {dense / 1e9:.2f}G  {seconds:.1f}s",
                   flush=True)
         if world > 1:
@@ -192,14 +236,23 @@ def train(a: argparse.Namespace, rank: int = 0, world: int = 1) -> list:
         log.close()
         if a.save_checkpoint:
             checkpoint.save_classifier(model, a.model, a.width, a.save_checkpoint)
-        finish(a, rows, label)
+        fit = evaluate(model, train_x, train_y, device)
+        finish(a, rows, label, fit, len(batches))
+        if run is not None:
+            run.save(rows, step, model, None, complete=True)
     return rows
 
 
-def finish(a, rows, label):
+def finish(a, rows, label, fit, steps_per_epoch):
+    """The run's summary files; ``fit``: (loss, accuracy) of the final model on
+    its training images in eval mode (the train-test gap's train side)."""
     out = Path(a.out)
     table = report.summary_table({label: rows})
     (out / "summary.txt").write_text(table + "\n")
+    summary = {"label": label, "mode": a.mode, "seed": a.seed, "steps_per_epoch": steps_per_epoch,
+               "train_fit_loss": fit[0], "train_fit_accuracy": fit[1],
+               **report.run_summary(rows)}
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     (out / "args.json").write_text(json.dumps(vars(a), indent=2, sort_keys=True) + "\n")
     if not a.no_plot:
         report.plot_runs({label: rows}, out / "plot.png",

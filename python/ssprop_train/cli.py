@@ -15,7 +15,7 @@ from typing import Optional, Tuple, Type
 import torch
 import torch.nn as nn
 
-from ssprop_train import bridge
+from ssprop_train import bridge, runstate
 from ssprop_train import data as fmnist
 from ssprop_train.flops import DenseFlopCounter
 
@@ -49,7 +49,14 @@ def add_training_args(p: argparse.ArgumentParser, *, epochs: int, lr: float,
     t.add_argument("--batch-size", type=int, default=128)
     t.add_argument("--lr", type=float, default=lr, help="Adam's learning rate")
     t.add_argument("--seed", type=int, default=42)
-    t.add_argument("--subset", type=int, default=None, help="train on the first N images")
+    t.add_argument("--subset", type=int, default=None,
+                   help="train on the first N images (of those not held out by --val)")
+    t.add_argument("--val", type=int, default=0, metavar="N",
+                   help="hold out N training images, drawn at random by --seed, for "
+                        "validation (loss and accuracy per epoch, beside the test set's)")
+    t.add_argument("--zero-bias", action="store_true",
+                   help="start every convolution's bias at zero (the paper's own layer; "
+                        "stock torch.nn.Conv2d draws it at random)")
     t.add_argument("--data", default=None,
                    help=f"directory of the IDX files (default: ${fmnist.ENV_VAR}, "
                         f"then {fmnist.DEFAULT_DIRS[0]})")
@@ -90,6 +97,8 @@ def check_args(p: argparse.ArgumentParser, a: argparse.Namespace,
             bad(f"--{_flag(name)} must be >= 1, got {v}")
     if not (0.0 <= a.dropout < 1.0):
         bad(f"--dropout must be in [0, 1), got {a.dropout}")
+    if a.val < 0:
+        bad(f"--val must be >= 0, got {a.val}")
     if a.mode == "ssprop":
         if a.by == "iteration" and a.schedule == "constant":
             bad("--schedule constant has no by-iteration form (use --by epoch, or linear/cosine/bar)")
@@ -103,6 +112,18 @@ def check_args(p: argparse.ArgumentParser, a: argparse.Namespace,
             bad(str(e))
     if a.device == "cuda" and not torch.cuda.is_available():
         bad("--device cuda: no CUDA device is available to this PyTorch")
+
+
+def check_outputs(p: argparse.ArgumentParser, a: argparse.Namespace,
+                  extra: Tuple[Tuple[str, Optional[str]], ...] = ()) -> None:
+    """--out, and the directories of ``extra`` ((flag, directory or None)
+    pairs), can be written to (made if missing): checked before training, so
+    that no work is lost at the end. The trainers call it after every other
+    check, as it creates the directories."""
+    for flag, directory in (("--out", a.out), *extra):
+        problem = directory is not None and runstate.check_writable(directory)
+        if problem:
+            p.error(f"{flag}: {problem}")
 
 
 def _flag(name: str) -> str:
@@ -169,4 +190,31 @@ def load_images(a: argparse.Namespace, split: str, subset: Optional[int],
     try:
         return fmnist.load_split(split, a.data, subset, normalize)
     except (fmnist.DatasetNotFoundError, fmnist.IdxError) as e:
+        raise SystemExit(f"error: {e}")
+
+
+def load_train_val(a: argparse.Namespace, normalize: bool = True, verbose: bool = True):
+    """``((train_x, train_y), val)``: the training images of --subset and --val,
+    and the --val images held out of them (None without --val;
+    :func:`ssprop_train.data.train_val_indices`). Says which images were held
+    out (their index sum identifies the split; ssprop-train prints the same)."""
+    if not a.val:
+        return load_images(a, "train", a.subset, normalize), None
+    x, y = load_images(a, "train", None, normalize)
+    try:
+        train, held = fmnist.train_val_indices(len(x), a.subset, a.val, a.seed)
+    except ValueError as e:
+        raise SystemExit(f"error: --subset/--val: {e}")
+    if verbose:
+        print(f"validation: {len(held)} of {len(x)} training images held out by seed {a.seed} "
+              f"(index sum {int(held.sum())}); training on {len(train)}", flush=True)
+    return (x[train], y[train]), (x[held], y[held])
+
+
+def load_saved(run: "runstate.RunDir") -> "Optional[runstate.Saved]":
+    """The run's checkpoint, if any; exits with a clear error when the output
+    directory holds a run that cannot be continued."""
+    try:
+        return run.load()
+    except ValueError as e:
         raise SystemExit(f"error: {e}")

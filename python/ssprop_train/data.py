@@ -166,6 +166,25 @@ def load_split(split: str, root=None, subset: Optional[int] = None,
     return x, y
 
 
+def train_val_indices(total: int, subset: Optional[int], val: int, seed: int
+                      ) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Indices (ascending) of the training and the validation images among
+    ``total``: ``val`` images drawn at random by ``seed``, then the first
+    ``subset`` of the others (all of them when None). Disjoint; with ``val`` 0
+    the training images are the first ``subset``, as without a split."""
+    if val < 0:
+        raise ValueError(f"validation images must be >= 0, got {val}")
+    wanted = (subset or total - val) + val
+    if val and wanted > total:
+        raise ValueError(f"{subset} training and {val} validation images exceed the {total} "
+                         f"training images")
+    held = torch.zeros(total, dtype=torch.bool)
+    g = torch.Generator().manual_seed(seed)
+    held[torch.randperm(total, generator=g)[:val]] = True
+    train = torch.nonzero(~held).squeeze(1)
+    return train[:subset] if subset is not None else train, torch.nonzero(held).squeeze(1)
+
+
 def matching_test_subset(train_subset: Optional[int]) -> Optional[int]:
     """The test subset matching a train subset: the same fraction of the test set
     (1/6 of it: 60000 train, 10000 test), at least 1."""
@@ -232,5 +251,6 @@ def fashion_mnist(root=None, subset: Optional[int] = None):
 
 __all__: Sequence[str] = [
     "FASHION_MNIST_MEAN", "FASHION_MNIST_STD", "IdxError", "DatasetNotFoundError", "read_idx",
-    "find_root", "load_split", "fashion_mnist", "matching_test_subset", "Batches", "ENV_VAR",
+    "find_root", "load_split", "train_val_indices", "fashion_mnist",
+    "matching_test_subset", "Batches", "ENV_VAR",
 ]

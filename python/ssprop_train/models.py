@@ -111,6 +111,20 @@ def _check_dropout(p: float) -> None:
         raise ValueError(f"dropout must be in [0, 1), got {p}")
 
 
+def zero_conv_biases(model: nn.Module) -> int:
+    """Sets every convolution's bias to zero, as the paper's own convolution
+    layer starts (its dense baseline is not stock ``nn.Conv2d``, whose bias
+    starts uniform in ±1/sqrt(fan_in)); the number of biases zeroed. Draws no
+    random numbers: the rest of the initialisation is the stock model's."""
+    biases = [m.bias for m in model.modules() if isinstance(m, nn.Conv2d) and m.bias is not None]
+    if not biases:
+        raise ValueError("the model's convolutions have no bias")
+    with torch.no_grad():
+        for b in biases:
+            b.zero_()
+    return len(biases)
+
+
 #: Default width per model: the paper's.
 DEFAULT_WIDTH = {"cnn": 128, "resnet18": 64}
 

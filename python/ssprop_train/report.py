@@ -20,20 +20,23 @@ import os
 import statistics
 import sys
 from pathlib import Path
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence
 
-#: The classifier trainers' columns, in file order (both trainers write these).
-EPOCH_FIELDS = ("epoch", "keep", "train_loss", "test_accuracy", "dense_backward_flops",
-                "actual_backward_flops", "seconds")
+#: The classifier trainers' columns, in file order (both trainers write these):
+#: train_* are running means over the epoch's batches (training mode); val_* are
+#: NaN without a validation split; seconds are the epoch's own training steps.
+EPOCH_FIELDS = ("epoch", "keep", "train_loss", "train_accuracy", "val_loss", "val_accuracy",
+                "test_loss", "test_accuracy", "dense_backward_flops", "actual_backward_flops",
+                "seconds")
 
 Row = Dict[str, float]
 
 
 class CsvLog:
     """Appends one row per call to a CSV file, flushed at once (a run that dies
-    keeps its finished epochs)."""
+    keeps its finished epochs). ``rows``: those of a resumed run, written first."""
 
-    def __init__(self, path, fields: Sequence[str] = EPOCH_FIELDS):
+    def __init__(self, path, fields: Sequence[str] = EPOCH_FIELDS, rows: Iterable[Row] = ()):
         self.path = Path(path)
         self.fields = list(fields)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -42,6 +45,8 @@ class CsvLog:
         self._w.writeheader()
         self._f.flush()
         self.rows: List[Row] = []
+        for row in rows:
+            self.write(row)
 
     def write(self, row: Mapping[str, object]) -> None:
         missing = [k for k in self.fields if k not in row]
@@ -92,39 +97,53 @@ def cumulative(values: Iterable[float]) -> List[float]:
 
 # ---------------------------------------------------------------- plots
 
+class Panel(NamedTuple):
+    """One panel of :func:`plot_runs`: column ``y`` (cumulated over the epochs
+    when ``y_cumulative``) against column ``x`` (the plot's ``x`` when None)."""
+    y: str
+    y_label: str
+    y_cumulative: bool = False
+    x: Optional[str] = None
+    x_label: Optional[str] = None
+    x_cumulative: bool = False
+
+
 def plot_runs(runs: Mapping[str, Sequence[Row]], path, x: str = "epoch",
               panels: Sequence[tuple] = (("test_accuracy", "test accuracy", False),
                                          ("actual_backward_flops", "cumulative backward FLOPs",
                                           True)),
               title: Optional[str] = None, bands: Optional[Mapping[str, Sequence[float]]] = None
               ) -> Path:
-    """One PNG with a panel per ``(column, label, cumulative)`` of ``panels``,
-    one line per run. ``bands`` (optional, per run) draws ± a standard deviation
-    around the first panel's line."""
+    """One PNG with a panel per :class:`Panel` (or tuple of its fields) of
+    ``panels``, one line per run. ``bands`` (optional, per run) draws ± a
+    standard deviation around the lines of the panels of the first panel's
+    column."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    panels = [Panel(*p) for p in panels]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.8), squeeze=False)
-    for ax, (col, label, cum) in zip(axes[0], panels):
+    for ax, panel in zip(axes[0], panels):
+        xcol = panel.x or x
         for name, rows in runs.items():
-            rows = [r for r in rows if col in r]
+            rows = [r for r in rows if panel.y in r and xcol in r]
             if not rows:
                 continue
-            xs = [r[x] for r in rows]
-            ys = [float(r[col]) for r in rows]
-            if cum:
-                ys = cumulative(ys)
+            xs = [float(r[xcol]) for r in rows]
+            ys = [float(r[panel.y]) for r in rows]
+            xs = cumulative(xs) if panel.x_cumulative else xs
+            ys = cumulative(ys) if panel.y_cumulative else ys
             (line,) = ax.plot(xs, ys, marker="o", markersize=3, label=name)
-            if bands and name in bands and col == panels[0][0]:
+            if bands and name in bands and panel.y == panels[0].y:
                 sd = bands[name]
                 ax.fill_between(xs, [y - s for y, s in zip(ys, sd)],
                                 [y + s for y, s in zip(ys, sd)], alpha=0.2,
                                 color=line.get_color())
-        ax.set_xlabel(x)
-        ax.set_ylabel(label)
+        ax.set_xlabel(panel.x_label or xcol)
+        ax.set_ylabel(panel.y_label)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     if title:
@@ -183,23 +202,29 @@ def run_summary(rows: Sequence[Row]) -> Dict[str, float]:
 
 
 def summary_table(runs: Mapping[str, Sequence[Row]], baseline: Optional[str] = None,
-                  markdown: bool = False) -> str:
+                  markdown: bool = False, timing: bool = True) -> str:
     """One line per run: accuracy, mean keep, backward GFLOPs and their ratio to
-    the dense backward, training seconds and their ratio to ``baseline`` (the
-    first run when not given)."""
+    the dense backward, and (``timing``) training seconds and their ratio to
+    ``baseline`` (the first run when not given). Runs that did not have the
+    machine to themselves make that ratio meaningless: ``timing=False`` leaves
+    it out."""
     sums = {name: run_summary(rows) for name, rows in runs.items()}
     if not sums:
         return "(no runs)"
     base = baseline if baseline in sums else next(iter(sums))
     headers = ["run", "epochs", "final acc %", "best acc %", "mean keep", "bwd GFLOP",
-               "bwd FLOP ratio", "train s", f"time vs {base}"]
+               "bwd FLOP ratio"]
+    if timing:
+        headers += ["train s", f"time vs {base}"]
     rows = []
     for name, s in sums.items():
         t0 = sums[base]["seconds"]
-        rows.append([name, s["epochs"], f"{100 * s['final_accuracy']:.2f}",
-                     f"{100 * s['best_accuracy']:.2f}", f"{s['mean_keep']:.3f}",
-                     f"{s['actual_backward_flops'] / 1e9:.2f}", f"{s['flop_ratio']:.3f}",
-                     f"{s['seconds']:.1f}", f"{s['seconds'] / t0:.3f}" if t0 > 0 else "-"])
+        row = [name, s["epochs"], f"{100 * s['final_accuracy']:.2f}",
+               f"{100 * s['best_accuracy']:.2f}", f"{s['mean_keep']:.3f}",
+               f"{s['actual_backward_flops'] / 1e9:.2f}", f"{s['flop_ratio']:.3f}"]
+        if timing:
+            row += [f"{s['seconds']:.1f}", f"{s['seconds'] / t0:.3f}" if t0 > 0 else "-"]
+        rows.append(row)
     return format_table(headers, rows, markdown)
 
 
@@ -278,6 +303,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ps = sub.add_parser("summary", help="the summary table of single runs")
     ps.add_argument("runs", nargs="+", help="NAME=FILE.csv")
     ps.add_argument("--markdown", action="store_true")
+    ps.add_argument("--no-time", action="store_true",
+                    help="leave out the training seconds (runs that shared the machine)")
     pa = sub.add_parser("aggregate", help="mean ± std over repeated runs (seeds)")
     pa.add_argument("runs", nargs="+", help="NAME=A.csv,B.csv,C.csv (one group per NAME)")
     pa.add_argument("--markdown", action="store_true")
@@ -295,7 +322,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             if a.cmd == "plot":
                 print(plot_runs(runs, a.png, title=a.title))
             else:
-                print(summary_table(runs, markdown=a.markdown))
+                print(summary_table(runs, markdown=a.markdown, timing=not a.no_time))
         else:
             groups = {name: [read_csv(f) for f in paths] for name, paths in files.items()}
             print(aggregate(groups, markdown=a.markdown))

@@ -43,7 +43,8 @@ def run(out, *args):
 @pytest.fixture(scope="module")
 def dense_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("ddpm") / "dense"
-    return (out, *run(out, "--mode", "dense", "--epochs", "3"))
+    return (out, *run(out, "--mode", "dense", "--epochs", "3", "--val", "48",
+                      "--sample-epochs", "2"))
 
 
 @needs_data
@@ -56,6 +57,8 @@ def test_dense_run_loss_falls_files_and_samples(dense_run):
     with open(out / "metrics.csv") as f:
         assert next(csv.reader(f)) == list(ddpm.FIELDS)
     assert report.read_csv(out / "metrics.csv") == rows
+    # --val 48: the loss on held-out images at fixed steps and noise falls too.
+    assert rows[-1]["val_loss"] < rows[0]["val_loss"]
     for png in ("samples.png", "loss.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert samples.shape == (6, 1, 28, 28) and samples.dtype == torch.float32
@@ -64,7 +67,13 @@ def test_dense_run_loss_falls_files_and_samples(dense_run):
     assert torch.load(out / "model.pt").keys() == model.state_dict().keys()
     summary = json.loads((out / "summary.json").read_text())
     assert summary["final_loss"] == rows[-1]["loss"] and summary["flop_ratio"] == 1
+    assert summary["final_val_loss"] == rows[-1]["val_loss"]
+    assert summary["steps_per_epoch"] == 4  # 128 images, batches of 32
     assert "frechet" not in summary
+    # --sample-epochs 2: the model after epoch 2 sampled too, with the same noise.
+    assert sorted(summary["by_epoch"]) == ["2", "3"]
+    early = torch.load(out / "samples-epoch2.pt")
+    assert early.shape == samples.shape and not torch.equal(early, samples)
 
 
 @needs_data
@@ -191,6 +200,10 @@ def test_dropout_flag_reaches_the_unet(tmp_path):
     (["--by", "iteration", "--schedule", "bar", "--interleave"], "--interleave applies by epoch only"),
     (["--schedule", "warp"], "invalid choice: 'warp'"),
     (["--samples", "1", "--classifier", "x.pt"], "--classifier needs --samples >= 2"),
+    (["--epochs", "4", "--sample-epochs", "2,4"],
+     "--sample-epochs: 4 is not an epoch before the last (1..3); the last is always sampled"),
+    (["--sample-epochs", "x"], "argument --sample-epochs: expected epochs like 3,4, got 'x'"),
+    (["--val", "-2"], "--val must be >= 0, got -2"),
 ])
 def test_bad_flags(capsys, argv, message):
     expect_usage_error(capsys, ddpm.main, argv, message)
@@ -211,7 +224,7 @@ def test_compare_table_and_plot(tmp_path):
         d = tmp_path / name
         with report.CsvLog(d / "metrics.csv", ddpm.FIELDS) as log:
             for e in range(2):
-                log.write({"epoch": e, "keep": 1, "loss": loss + 1 - e,
+                log.write({"epoch": e, "keep": 1, "loss": loss + 1 - e, "val_loss": 0.5,
                            "dense_backward_flops": 10, "actual_backward_flops": 10 * ratio,
                            "seconds": secs / 2})
         (d / "summary.json").write_text(json.dumps({
@@ -238,3 +251,32 @@ def test_compare_bad_spec(capsys, tmp_path):
     expect_usage_error(capsys, ddpm.main,
                        ["compare", "--out", str(tmp_path), f"d={tmp_path / 'no'}"],
                        f"{tmp_path / 'no' / 'metrics.csv'}: no such CSV file")
+
+
+class Killed(Exception):
+    """Stands for a kill right after an epoch's checkpoint."""
+
+
+@needs_data
+def test_interrupted_run_resumes_to_the_uninterrupted_result(tmp_path, monkeypatch):
+    # The DDPM's steps and noise come from the global generator: the resumed
+    # run matches only if the checkpoint restores it.
+    args = ("--mode", "dense", "--epochs", "3", "--dropout", "0.1", "--val", "32", "--no-plot")
+    _, whole, whole_samples = run(tmp_path / "whole", *args)
+    save = ddpm.runstate.RunDir.save
+
+    def save_then_die(self, rows, *a, **k):
+        save(self, rows, *a, **k)
+        raise Killed
+
+    monkeypatch.setattr(ddpm.runstate.RunDir, "save", save_then_die)
+    with pytest.raises(Killed):
+        run(tmp_path / "killed", *args)
+    monkeypatch.undo()
+    model, rows, samples = run(tmp_path / "killed", *args)
+    drop = lambda rs: [{k: v for k, v in r.items() if k != "seconds"} for r in rs]  # noqa: E731
+    assert drop(rows) == drop(whole) and torch.equal(samples, whole_samples)
+    assert drop(report.read_csv(tmp_path / "killed" / "metrics.csv")) == drop(whole)
+    a, b = (torch.load(tmp_path / d / "model.pt") for d in ("whole", "killed"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert run(tmp_path / "killed", *args)[0] is None  # complete: skipped

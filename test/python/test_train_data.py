@@ -171,3 +171,28 @@ def test_batches_cover_and_split_over_ranks():
     assert len(r0) == len(r1) == 2
     for (a, _), (b, _), (s, _) in zip(r0, r1, single):
         assert torch.equal(torch.cat([a, b]), s)
+
+
+def test_validation_split_is_disjoint_seeded_and_keeps_file_order():
+    import torch
+    train, val = data.train_val_indices(100, 30, 20, seed=7)
+    assert len(train) == 30 and len(val) == 20
+    assert not set(train.tolist()) & set(val.tolist())
+    # Drawn by the seed: the held-out images are a random permutation's first 20.
+    ref = torch.randperm(100, generator=torch.Generator().manual_seed(7))[:20]
+    assert val.tolist() == sorted(ref.tolist())
+    # Training: the first 30 images that are not held out, in file order.
+    assert train.tolist() == [i for i in range(100) if i not in set(ref.tolist())][:30]
+    assert data.train_val_indices(100, 30, 20, seed=8)[1].tolist() != val.tolist()
+    # No subset: every image not held out; no split: the first `subset`, as before.
+    assert len(data.train_val_indices(100, None, 20, seed=7)[0]) == 80
+    t, v = data.train_val_indices(100, 30, 0, seed=7)
+    assert t.tolist() == list(range(30)) and len(v) == 0
+
+
+def test_validation_split_errors():
+    with pytest.raises(ValueError, match="^30 training and 80 validation images exceed the "
+                                         "100 training images$"):
+        data.train_val_indices(100, 30, 80, seed=0)
+    with pytest.raises(ValueError, match="validation images must be >= 0, got -1"):
+        data.train_val_indices(100, 30, -1, seed=0)

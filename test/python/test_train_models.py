@@ -63,7 +63,8 @@ def test_convert_resnet18_convolutions_only_and_flops():
 
 
 def rows(accs, flops, secs):
-    return [{"epoch": e, "keep": 1.0, "train_loss": 1.0 / (e + 1), "test_accuracy": a,
+    return [{"epoch": e, "keep": 1.0, "train_loss": 1.0 / (e + 1), "train_accuracy": 0.9,
+             "val_loss": 0.5, "val_accuracy": 0.8, "test_loss": 0.6, "test_accuracy": a,
              "dense_backward_flops": 100.0, "actual_backward_flops": f, "seconds": s}
             for e, (a, f, s) in enumerate(zip(accs, flops, secs))]
 
@@ -101,3 +102,37 @@ def test_aggregate_and_plots(tmp_path):
     assert (tmp_path / "q.png").is_file()
     assert report.main(["summary", f"d={tmp_path / 'd.csv'}", f"s={tmp_path / 's.csv'}"]) == 0
     assert report.main(["summary", f"x={tmp_path / 'missing.csv'}"]) == 1
+
+
+def test_summary_without_time_leaves_out_the_seconds(tmp_path, capsys):
+    with report.CsvLog(tmp_path / "d.csv") as log:
+        for r in rows([0.5, 0.6], [100.0, 100.0], [3.0, 3.0]):
+            log.write(r)
+    assert report.main(["summary", "--no-time", f"dense={tmp_path / 'd.csv'}"]) == 0
+    header, _, line = capsys.readouterr().out.splitlines()
+    assert header.split("  ")[-1].strip() == "bwd FLOP ratio"
+    assert line.split() == ["dense", "2", "60.00", "60.00", "1.000", "0.00", "1.000"]
+    assert "train s" in report.summary_table({"dense": rows([0.5], [100.0], [3.0])})
+
+
+def test_plot_panels_against_a_cumulated_column(tmp_path, monkeypatch):
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.axes import Axes
+    drawn = []
+    plot = Axes.plot
+
+    def record(self, xs, ys, *args, **kwargs):
+        drawn.append((self.get_xlabel(), list(xs), list(ys)))
+        return plot(self, xs, ys, *args, **kwargs)
+
+    monkeypatch.setattr(Axes, "plot", record)
+    rs = rows([0.5, 0.7, 0.8], [100.0, 20.0, 30.0], [2.0, 1.0, 1.0])
+    report.plot_runs({"s": rs}, tmp_path / "p.png", panels=[
+        report.Panel("test_accuracy", "acc"),
+        report.Panel("test_accuracy", "acc", False, "actual_backward_flops", "FLOPs", True),
+        ("seconds", "s", True, "keep")])
+    assert [d[1:] for d in drawn] == [([0, 1, 2], [0.5, 0.7, 0.8]),
+                                      ([100, 120, 150], [0.5, 0.7, 0.8]),
+                                      ([1, 1, 1], [2, 3, 4])]
+    assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"

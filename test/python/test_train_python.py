@@ -3,9 +3,12 @@ PNG and summary written), the keep schedule in the CSV against the formulas of
 SSPROP.md, the FLOP columns against the kept channel counts, flag errors."""
 
 import csv
+import json
 import math
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -171,7 +174,7 @@ def test_save_checkpoint_loads_as_the_trained_model(tmp_path):
     model = checkpoint.load_classifier(ckpt)
     assert type(model.convs[0]) is torch.nn.Conv2d  # dense again
     x, y = data.load_split("test", subset=200)
-    assert train.evaluate(model, x, y, torch.device("cpu")) == rows[0]["test_accuracy"]
+    assert train.evaluate(model, x, y, torch.device("cpu"))[1] == rows[0]["test_accuracy"]
 
 
 @pytest.mark.parametrize("argv,message", [
@@ -191,6 +194,9 @@ def test_save_checkpoint_loads_as_the_trained_model(tmp_path):
     (["--model", "vgg"], "invalid choice: 'vgg'"),
     (["--period", "0"], "--period must be >= 1"),
     (["--distributed", "--nproc", "2", "--batch-size", "127"], "must be divisible by the 2 processes"),
+    (["--val", "-1"], "--val must be >= 0, got -1"),
+    (["--model", "resnet18", "--zero-bias"],
+     "--zero-bias: resnet18's convolutions have no bias (batch norm follows them)"),
 ])
 def test_bad_flags(capsys, argv, message):
     expect_usage_error(capsys, train.main, argv, message)
@@ -208,3 +214,143 @@ def test_cli_exit_status_and_help():
     r = subprocess.run([sys.executable, str(ROOT / "examples" / "train.py"), "--keep", "2"],
                        capture_output=True, text=True)
     assert r.returncode == 2 and "error: --keep must be in (0, 1]" in r.stderr
+
+
+@needs_data
+def test_validation_and_test_columns_are_the_final_models(tmp_path, capsys):
+    # The CSV's validation and test loss/accuracy are the saved model's on the
+    # held-out images (drawn by the seed, out of all 60000) and the test images.
+    ckpt = tmp_path / "c.pt"
+    _, rows = run(tmp_path, "--mode", "dense", "--epochs", "1", "--width", "8", "--val", "300",
+                  "--no-plot", "--save-checkpoint", str(ckpt))
+    train_idx, val_idx = data.train_val_indices(60000, 384, 300, seed=42)
+    assert (f"validation: 300 of 60000 training images held out by seed 42 (index sum "
+            f"{int(val_idx.sum())}); training on 384") in capsys.readouterr().out
+    x, y = data.load_split("train")
+    model, cpu = checkpoint.load_classifier(ckpt), torch.device("cpu")
+    r = rows[0]
+    assert train.evaluate(model, x[val_idx], y[val_idx], cpu) == (r["val_loss"],
+                                                                   r["val_accuracy"])
+    assert train.evaluate(model, *data.load_split("test", subset=200), cpu) == (
+        r["test_loss"], r["test_accuracy"])
+    assert 0 <= r["train_accuracy"] <= 1
+    assert r["train_accuracy"] * 384 == round(r["train_accuracy"] * 384)
+    # summary.json: the final model on its own training images, in eval mode.
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert (summary["train_fit_loss"], summary["train_fit_accuracy"]) == train.evaluate(
+        model, x[train_idx], y[train_idx], cpu)
+    assert summary["steps_per_epoch"] == 6  # 384 images, batches of 64
+
+
+@needs_data
+def test_without_validation_the_val_columns_are_nan(tmp_path):
+    _, rows = run(tmp_path, "--mode", "dense", "--epochs", "1", "--width", "4", "--no-plot")
+    assert math.isnan(rows[0]["val_loss"]) and math.isnan(rows[0]["val_accuracy"])
+    assert math.isfinite(rows[0]["test_loss"])
+
+
+@needs_data
+def test_validation_split_too_large(tmp_path):
+    with pytest.raises(SystemExit) as exc:
+        run(tmp_path, "--mode", "dense", "--val", "59800", "--subset", "384")
+    assert str(exc.value.code) == ("error: --subset/--val: 384 training and 59800 validation "
+                                   "images exceed the 60000 training images")
+
+
+@needs_data
+def test_zero_bias_zeroes_only_the_convolution_biases(tmp_path):
+    # At a learning rate too small to move the weights, the trained model is the
+    # initial one: zero conv biases, every other parameter the stock model's.
+    def trained(*flags):
+        ckpt = tmp_path / f"{len(flags)}.pt"
+        run(tmp_path / str(len(flags)), "--mode", "dense", "--epochs", "1", "--width", "6",
+            "--lr", "1e-30", "--no-plot", "--save-checkpoint", str(ckpt), *flags)
+        return checkpoint.load_classifier(ckpt).state_dict()
+
+    stock, zero = trained(), trained("--zero-bias")
+    for name, p in zero.items():
+        if name.startswith("convs.") and name.endswith(".bias"):
+            assert p.abs().max() < 1e-20 and stock[name].abs().max() > 1e-3, name
+        else:
+            assert torch.allclose(p, stock[name], atol=1e-20, rtol=0), name
+
+
+RESUMABLE = ["--mode", "ssprop", "--keep", "0.5", "--interleave", "--select", "random",
+             "--dropout", "0.1", "--epochs", "3", "--width", "8", "--subset", "1024",
+             "--test-subset", "200", "--val", "100", "--batch-size", "64", "--threads", "1",
+             "--no-progress", "--no-plot"]
+
+
+def train_cli(out, *args):
+    return [sys.executable, str(ROOT / "examples" / "train.py"), *RESUMABLE, "--out", str(out),
+            *args]
+
+
+def csv_without_seconds(out):
+    return [{k: v for k, v in r.items() if k != "seconds"}
+            for r in report.read_csv(out / "metrics.csv")]
+
+
+@needs_data
+@needs_bridge
+def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
+    # Random channel selection and Dropout draw from the global generator: the
+    # resumed run matches only if the checkpoint restores it with the weights,
+    # the optimizer and the shuffling.
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    subprocess.run(train_cli(whole), check=True, capture_output=True, timeout=300)
+    proc = subprocess.Popen(train_cli(killed), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 300
+    while not (killed / "checkpoint.pt").exists() and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()
+    # The checkpoint is written before the CSV row: count its epochs.
+    done = len(torch.load(killed / "checkpoint.pt", weights_only=True)["rows"])
+    assert 1 <= done < 3
+    r = subprocess.run(train_cli(killed), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert f"ssprop: resuming {killed} after epoch {done}/3" in r.stdout
+    assert csv_without_seconds(killed) == csv_without_seconds(whole)
+    a = torch.load(whole / "checkpoint.pt", weights_only=True)
+    b = torch.load(killed / "checkpoint.pt", weights_only=True)
+    assert a["complete"] and b["complete"] and a["model"].keys() == b["model"].keys()
+    for name in a["model"]:
+        assert torch.equal(a["model"][name], b["model"][name]), name
+    # Complete: the same command again only says so.
+    r = subprocess.run(train_cli(killed), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and r.stdout == (f"ssprop: complete already in {killed} (3 epochs), "
+                                              f"skipped\n")
+
+
+@needs_data
+def test_resume_refuses_other_arguments_and_foreign_files(tmp_path):
+    out, _ = run(tmp_path, "--mode", "dense", "--epochs", "1", "--width", "4", "--no-plot")
+    with pytest.raises(SystemExit) as exc:
+        run(tmp_path, "--mode", "dense", "--epochs", "2", "--width", "4", "--lr", "0.01",
+            "--no-plot")
+    assert str(exc.value.code) == (
+        f"error: {out} holds a run with other arguments (--epochs 1 there, 2 here; --lr 0.001 "
+        f"there, 0.01 here): run the same command to continue it, pass another --out, or "
+        f"delete {out / 'checkpoint.pt'} to start over")
+    # Other threads, label or progress flags are the same run.
+    assert run(tmp_path, "--mode", "dense", "--epochs", "1", "--width", "4", "--no-plot",
+               "--label", "x", "--threads", "2")[1][0]["epoch"] == 0
+    (out / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(SystemExit) as exc:
+        run(tmp_path, "--mode", "dense", "--epochs", "1", "--width", "4", "--no-plot")
+    assert str(exc.value.code).startswith(
+        f"error: {out / 'checkpoint.pt'}: cannot read the run's checkpoint: ")
+
+
+def test_unwritable_outputs_are_refused_before_training(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    expect_usage_error(capsys, train.main, ["--mode", "dense", "--out", str(blocker / "run")],
+                       f"--out: {blocker / 'run'}: cannot write there: Not a directory")
+    expect_usage_error(capsys, train.main,
+                       ["--mode", "dense", "--out", str(tmp_path / "ok"), "--save-checkpoint",
+                        str(blocker / "c.pt")],
+                       f"--save-checkpoint: {blocker}: cannot write there: ")

@@ -111,6 +111,9 @@ def test_by_iteration_keep_is_the_mean_over_the_epoch(tmp_path):
     (["--frobnicate"], "unrecognized argument: --frobnicate"),
     (["--dropout", "1"], "--dropout must be in [0, 1), got 1.000000"),
     (["--dropout", "-0.5"], "--dropout must be in [0, 1), got -0.500000"),
+    (["--val", "-1"], "--val must be >= 0, got -1"),
+    (["--model", "resnet18", "--zero-bias"],
+     "--zero-bias: resnet18's convolutions have no bias (batch norm follows them)"),
 ])
 def test_bad_flags(argv, message):
     r = run(*argv, check=False)
@@ -170,3 +173,45 @@ def test_dropout_is_on_in_training_and_off_at_eval(tmp_path):
     plain, dropped = final_row("0"), final_row("0.5")
     assert dropped["test_accuracy"] == plain["test_accuracy"]
     assert dropped["train_loss"] != plain["train_loss"]
+
+
+@needs_data
+def test_validation_split_is_the_python_trainers(tmp_path, dense_run):
+    # The same images held out as examples/train.py's (data.train_val_indices:
+    # their index sum), loss and accuracy per epoch in the CSV.
+    out = tmp_path / "val"
+    r = run("--mode", "dense", "--epochs", "1", "--width", "4", "--val", "300", "--out", str(out),
+            *TINY)
+    _, val_idx = data.train_val_indices(60000, 384, 300, seed=42)
+    assert (f"validation: 300 of 60000 training images held out by seed 42 (index sum "
+            f"{int(val_idx.sum())}); training on 384") in r.stdout
+    row = report.read_csv(out / "metrics.csv")[0]
+    assert row["val_accuracy"] * 300 == pytest.approx(round(row["val_accuracy"] * 300))
+    assert 0 < row["val_loss"] < 5 and 0 < row["test_loss"] < 5
+    assert row["train_accuracy"] * 384 == pytest.approx(round(row["train_accuracy"] * 384))
+    plain = dense_run[2][0]  # no --val
+    assert math.isnan(plain["val_loss"]) and math.isnan(plain["val_accuracy"])
+
+
+@needs_data
+def test_validation_split_too_large(tmp_path):
+    r = run("--mode", "dense", "--val", "59800", "--subset", "384", "--out", str(tmp_path / "o"),
+            check=False)
+    assert r.returncode == 1 and r.stderr == (
+        "ssprop-train: error: 384 training and 59800 validation images exceed the 60000 "
+        "training images\n")
+
+
+@needs_data
+def test_zero_bias_changes_the_initial_model_only_in_its_biases(tmp_path):
+    # At a learning rate too small to move the weights, the loss is the initial
+    # model's: zeroing the biases changes it, the run is otherwise the same.
+    def first_row(*flags):
+        out = tmp_path / f"z{len(flags)}"
+        run("--mode", "dense", "--epochs", "1", "--width", "8", "--lr", "1e-30", "--out",
+            str(out), *TINY, *flags)
+        return report.read_csv(out / "metrics.csv")[0]
+
+    stock, zero = first_row(), first_row("--zero-bias")
+    assert zero["train_loss"] != stock["train_loss"]
+    assert zero["dense_backward_flops"] == stock["dense_backward_flops"]

@@ -214,6 +214,34 @@ Split loadSplit(const std::string &split, const std::string &rootArg,
   return s;
 }
 
+TrainVal loadTrainVal(const std::string &root, std::optional<int64_t> subset, int64_t val,
+                      int64_t seed) {
+  TrainVal tv;
+  if (val == 0) {
+    tv.train = loadSplit("train", root, subset);
+    tv.total = tv.train.images.size(0);
+    return tv;
+  }
+  Split all = loadSplit("train", root, std::nullopt);
+  tv.total = all.images.size(0);
+  const int64_t wanted = (subset ? *subset : tv.total - val) + val;
+  if (wanted > tv.total)
+    throw DataError(std::to_string(subset ? *subset : tv.total - val) + " training and " +
+                    std::to_string(val) + " validation images exceed the " +
+                    std::to_string(tv.total) + " training images");
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(seed));
+  torch::Tensor held = torch::zeros({tv.total}, torch::kBool);
+  held.index_fill_(0, torch::randperm(tv.total, gen, torch::kLong).slice(0, 0, val), true);
+  torch::Tensor valIdx = torch::nonzero(held).squeeze(1);
+  torch::Tensor trainIdx = torch::nonzero(held.logical_not()).squeeze(1);
+  if (subset)
+    trainIdx = trainIdx.slice(0, 0, *subset);
+  tv.train = {all.images.index_select(0, trainIdx), all.labels.index_select(0, trainIdx)};
+  tv.val = {all.images.index_select(0, valIdx), all.labels.index_select(0, valIdx)};
+  tv.valIndexSum = valIdx.sum().item<int64_t>();
+  return tv;
+}
+
 std::optional<int64_t> matchingTestSubset(std::optional<int64_t> trainSubset) {
   if (!trainSubset)
     return std::nullopt;

@@ -46,6 +46,19 @@ struct Split {
 Split loadSplit(const std::string &split, const std::string &root,
                 std::optional<int64_t> subset);
 
+/// The training images and the validation images held out of them: `val`
+/// images drawn at random by `seed` (torch::randperm of a CPU generator seeded
+/// with it, as python/ssprop_train/data.py's train_val_indices), then the first
+/// `subset` of the others (all when unset); both in file order. With val = 0
+/// the training images are the first `subset`. DataError when they do not fit.
+struct TrainVal {
+  Split train, val;      // val is empty (undefined tensors) when val = 0
+  int64_t total = 0;     // images in the training file
+  int64_t valIndexSum = 0; // identifies the held-out images
+};
+TrainVal loadTrainVal(const std::string &root, std::optional<int64_t> subset, int64_t val,
+                      int64_t seed);
+
 /// The test subset matching a train subset: the same fraction (1/6).
 std::optional<int64_t> matchingTestSubset(std::optional<int64_t> trainSubset);
 

@@ -140,6 +140,20 @@ Model buildModel(const std::string &name, int64_t width, double dropout,
   return m;
 }
 
+int64_t zeroConvBiases(torch::nn::Module &model) {
+  torch::NoGradGuard noGrad;
+  int64_t zeroed = 0;
+  for (const auto &m : model.modules()) {
+    if (!dynamic_cast<ConvUnitImpl *>(m.get()))
+      continue;
+    if (torch::Tensor *bias = m->named_parameters().find("conv.bias")) {
+      bias->zero_();
+      ++zeroed;
+    }
+  }
+  return zeroed;
+}
+
 ConvFactory denseConvFactory() {
   return [](const ConvSpec &s) {
     return torch::nn::AnyModule(torch::nn::Conv2d(

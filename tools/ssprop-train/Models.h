@@ -96,6 +96,11 @@ struct Model {
 Model buildModel(const std::string &name, int64_t width, double dropout,
                  const ConvFactory &factory);
 
+/// Sets every convolution's bias to zero (the paper's own layer starts so;
+/// torch::nn::Conv2d draws it at random) without drawing random numbers; the
+/// number of biases zeroed.
+int64_t zeroConvBiases(torch::nn::Module &model);
+
 /// The dense factory: torch::nn::Conv2d.
 ConvFactory denseConvFactory();
 

@@ -30,15 +30,16 @@ std::string fixed(double v, int digits) {
 CsvLog::CsvLog(const std::string &path) : path_(path), out_(path) {
   if (!out_)
     throw std::runtime_error(path + ": cannot write");
-  out_ << "epoch,keep,train_loss,test_accuracy,dense_backward_flops,actual_backward_flops,"
-          "seconds\n";
+  out_ << "epoch,keep,train_loss,train_accuracy,val_loss,val_accuracy,test_loss,"
+          "test_accuracy,dense_backward_flops,actual_backward_flops,seconds\n";
   out_.flush();
 }
 
 void CsvLog::write(const EpochRow &r) {
   out_ << r.epoch << ',' << num(r.keep) << ',' << num(r.trainLoss) << ','
-       << num(r.testAccuracy) << ',' << num(r.denseBackwardFlops) << ','
-       << num(r.actualBackwardFlops) << ',' << num(r.seconds) << '\n';
+       << num(r.trainAccuracy) << ',' << num(r.valLoss) << ',' << num(r.valAccuracy) << ','
+       << num(r.testLoss) << ',' << num(r.testAccuracy) << ',' << num(r.denseBackwardFlops)
+       << ',' << num(r.actualBackwardFlops) << ',' << num(r.seconds) << '\n';
   out_.flush();
   if (!out_)
     throw std::runtime_error(path_ + ": write failed");

@@ -16,9 +16,12 @@
 
 namespace ssprop_train {
 
+/// One epoch's CSV row. train*: running means over the epoch's batches; val*:
+/// NaN without a validation split.
 struct EpochRow {
   int64_t epoch = 0;
-  double keep = 1, trainLoss = 0, testAccuracy = 0;
+  double keep = 1, trainLoss = 0, trainAccuracy = 0;
+  double valLoss = 0, valAccuracy = 0, testLoss = 0, testAccuracy = 0;
   double denseBackwardFlops = 0, actualBackwardFlops = 0, seconds = 0;
 };
 

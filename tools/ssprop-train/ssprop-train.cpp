@@ -69,7 +69,12 @@ const char *kUsage =
     "  --batch-size N             (default 128)\n"
     "  --lr F                     Adam learning rate (default 1e-3)\n"
     "  --seed N                   (default 42)\n"
-    "  --subset N                 train on the first N images, test on the first N/6\n"
+    "  --subset N                 train on the first N images (of those not held out by\n"
+    "                             --val), test on the first N/6\n"
+    "  --val N                    hold out N training images, drawn at random by --seed,\n"
+    "                             for validation (loss and accuracy per epoch)\n"
+    "  --zero-bias                start every convolution's bias at zero (the paper's\n"
+    "                             own layer; torch::nn::Conv2d draws it at random)\n"
     "  --test-subset N            test on the first N test images\n"
     "  --data DIR                 IDX files (default $SSPROP_FASHION_MNIST, then\n"
     "                             /usr/share/datasets/fashion-mnist)\n"
@@ -87,11 +92,11 @@ struct Args {
   double keep = 0.2, minKeep = 0.2;
   std::string schedule = "constant", by = "epoch", select = "topk";
   int64_t period = 10, warmup = 0;
-  bool interleave = false, weightOnly = false;
+  bool interleave = false, weightOnly = false, zeroBias = false;
   std::string model = "cnn";
   int64_t width = 0;
   double dropout = 0;
-  int64_t epochs = 10, batchSize = 128, seed = 42, threads = 0;
+  int64_t epochs = 10, batchSize = 128, seed = 42, threads = 0, val = 0;
   double lr = 1e-3;
   std::optional<int64_t> subset, testSubset;
   std::string data, device = "cpu", out = "out/train-cpp", label;
@@ -139,8 +144,8 @@ std::string choice(const std::string &flag, const std::string &v,
 
 Args parseArgs(int argc, char **argv) {
   Args a;
-  const std::set<std::string> flags = {"--interleave", "--weight-only", "--plot",
-                                       "--no-progress"};
+  const std::set<std::string> flags = {"--interleave", "--weight-only", "--zero-bias",
+                                       "--plot", "--no-progress"};
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i], value;
     if (arg == "-h" || arg == "--help") {
@@ -162,6 +167,8 @@ Args parseArgs(int argc, char **argv) {
         a.interleave = true;
       else if (arg == "--weight-only")
         a.weightOnly = true;
+      else if (arg == "--zero-bias")
+        a.zeroBias = true;
       else if (arg == "--plot")
         a.plot = true;
       else
@@ -172,7 +179,7 @@ Args parseArgs(int argc, char **argv) {
         "--mode",   "--keep",   "--min-keep", "--schedule",   "--by",          "--period",
         "--warmup", "--select", "--model",    "--width",      "--dropout",     "--epochs",
         "--batch-size", "--lr", "--seed",     "--subset",     "--test-subset", "--data",
-        "--device", "--threads", "--out",     "--label"};
+        "--device", "--threads", "--out",     "--label",      "--val"};
     if (!valued.count(arg))
       usageError("unrecognized argument: " + arg);
     if (!hasValue) {
@@ -214,6 +221,8 @@ Args parseArgs(int argc, char **argv) {
       a.subset = parseInt(arg, value);
     else if (arg == "--test-subset")
       a.testSubset = parseInt(arg, value);
+    else if (arg == "--val")
+      a.val = parseInt(arg, value);
     else if (arg == "--data")
       a.data = value;
     else if (arg == "--device")
@@ -250,6 +259,10 @@ Args parseArgs(int argc, char **argv) {
     usageError("--subset must be >= 1, got " + std::to_string(*a.subset));
   if (a.testSubset && *a.testSubset < 1)
     usageError("--test-subset must be >= 1, got " + std::to_string(*a.testSubset));
+  if (a.val < 0)
+    usageError("--val must be >= 0, got " + std::to_string(a.val));
+  if (a.zeroBias && a.model == "resnet18")
+    usageError("--zero-bias: resnet18's convolutions have no bias (batch norm follows them)");
   if (a.width < 0)
     usageError("--width must be >= 1, got " + std::to_string(a.width));
   if (a.threads < 0)
@@ -298,18 +311,30 @@ std::string shellQuote(const std::string &s) {
   return out + "'";
 }
 
-double evaluate(Model &m, const torch::Tensor &x, const torch::Tensor &y,
-                const torch::Device &device) {
+struct Evaluation {
+  double loss, accuracy;
+};
+
+/// Mean cross-entropy and accuracy in eval mode; NaNs for an empty split (no --val).
+Evaluation evaluate(Model &m, const Split &split, const torch::Device &device) {
+  if (!split.images.defined())
+    return {NAN, NAN};
   torch::NoGradGuard ng;
   m.module->eval();
+  const int64_t n = split.images.size(0);
+  double loss = 0;
   int64_t correct = 0;
-  for (int64_t i = 0; i < x.size(0); i += 1000) {
-    auto xb = x.slice(0, i, std::min(i + 1000, x.size(0))).to(device);
-    auto yb = y.slice(0, i, std::min(i + 1000, y.size(0)));
-    correct += m.forward(xb).argmax(1).cpu().eq(yb).sum().item<int64_t>();
+  for (int64_t i = 0; i < n; i += 1000) {
+    auto xb = split.images.slice(0, i, std::min(i + 1000, n)).to(device);
+    auto yb = split.labels.slice(0, i, std::min(i + 1000, n)).to(device);
+    auto out = m.forward(xb);
+    loss += torch::nn::functional::cross_entropy(
+                out, yb, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                .item<double>();
+    correct += out.argmax(1).eq(yb).sum().item<int64_t>();
   }
   m.module->train();
-  return x.size(0) ? static_cast<double>(correct) / x.size(0) : 0.0;
+  return {n ? loss / n : 0.0, n ? static_cast<double>(correct) / n : 0.0};
 }
 
 int run(const Args &a) {
@@ -317,10 +342,17 @@ int run(const Args &a) {
     torch::set_num_threads(static_cast<int>(a.threads));
   const torch::Device device(a.device == "cuda" ? torch::kCUDA : torch::kCPU);
 
-  Split train = loadSplit("train", a.data, a.subset);
+  TrainVal tv = loadTrainVal(a.data, a.subset, a.val, a.seed);
+  const Split &train = tv.train;
   Split test = loadSplit("test", a.data, a.testSubset ? a.testSubset
                                                       : matchingTestSubset(a.subset));
   const int64_t n = train.images.size(0);
+  if (a.val > 0)
+    std::printf("validation: %lld of %lld training images held out by seed %lld (index sum "
+                "%lld); training on %lld\n",
+                static_cast<long long>(a.val), static_cast<long long>(tv.total),
+                static_cast<long long>(a.seed), static_cast<long long>(tv.valIndexSum),
+                static_cast<long long>(n));
   const int64_t steps = (n + a.batchSize - 1) / a.batchSize;
 
   torch::manual_seed(static_cast<uint64_t>(a.seed));
@@ -338,6 +370,8 @@ int run(const Args &a) {
     };
   }
   Model model = buildModel(a.model, a.width, a.dropout, factory);
+  if (a.zeroBias)
+    zeroConvBiases(*model.module);
   model.module->to(device);
 
   std::optional<ssprop::DropScheduler> sched;
@@ -367,7 +401,7 @@ int run(const Args &a) {
     ssprop::resetStats();
     takeDenseConvFlops();
     torch::Tensor order = torch::randperm(n, gen, torch::kLong);
-    double lossSum = 0, keepSum = 0, secs = 0;
+    double lossSum = 0, hits = 0, keepSum = 0, secs = 0;
     ProgressBar pb(a.label + " epoch " + std::to_string(epoch + 1) + "/" +
                        std::to_string(a.epochs),
                    steps, bar);
@@ -392,6 +426,7 @@ int run(const Args &a) {
       const double lv = loss.item<double>();
       const double acc = logits.argmax(1).eq(yb).to(torch::kFloat64).mean().item<double>();
       lossSum += lv * xb.size(0);
+      hits += acc * xb.size(0);
       pb.step(lv, acc, keep, xb.size(0));
     }
     pb.finish();
@@ -399,6 +434,7 @@ int run(const Args &a) {
     r.epoch = epoch;
     r.keep = keepSum / steps;
     r.trainLoss = lossSum / n;
+    r.trainAccuracy = hits / n;
     if (a.mode == "ssprop") {
       ssprop::Stats st = ssprop::stats();
       r.denseBackwardFlops = st.denseBackwardFlops;
@@ -408,13 +444,21 @@ int run(const Args &a) {
       r.denseBackwardFlops = r.actualBackwardFlops = takeDenseConvFlops();
     }
     r.seconds = secs;
-    r.testAccuracy = evaluate(model, test.images, test.labels, device);
+    const Evaluation v = evaluate(model, tv.val, device), t = evaluate(model, test, device);
+    r.valLoss = v.loss;
+    r.valAccuracy = v.accuracy;
+    r.testLoss = t.loss;
+    r.testAccuracy = t.accuracy;
     log.write(r);
     rows.push_back(r);
-    std::printf("%s epoch %lld/%lld: keep %.3f  loss %.4f  test acc %.2f%%  bwd FLOPs "
+    char valText[32] = "";
+    if (a.val > 0)
+      std::snprintf(valText, sizeof valText, "  val acc %.2f%%", 100 * r.valAccuracy);
+    std::printf("%s epoch %lld/%lld: keep %.3f  loss %.4f%s  test acc %.2f%%  bwd FLOPs "
                 "%.2fG of %.2fG  %.1fs\n",
                 a.label.c_str(), static_cast<long long>(epoch + 1),
-                static_cast<long long>(a.epochs), r.keep, r.trainLoss, 100 * r.testAccuracy,
+                static_cast<long long>(a.epochs), r.keep, r.trainLoss, valText,
+                100 * r.testAccuracy,
                 r.actualBackwardFlops / 1e9, r.denseBackwardFlops / 1e9, r.seconds);
     std::fflush(stdout);
   }
