@@ -33,6 +33,8 @@ const char *getRoleName(BufferSpec::Role role) {
     return "result";
   case BufferSpec::Role::Temporary:
     return "temporary";
+  case BufferSpec::Role::Scratch:
+    return "scratch per worker";
   }
   return "?";
 }
@@ -71,10 +73,14 @@ std::string printPlan(const KernelPlan &plan) {
     if (static_cast<int>(i) == plan.selectLaunch)
       os << "sync %" << plan.scoreBuffer
          << " (scores: summed over data-parallel processes)\n";
-    os << "launch " << plan.kernels[launch.kernel].name << " grid("
-       << launch.grid[0] << ", " << launch.grid[1] << ", " << launch.grid[2]
-       << ") block(" << launch.block[0] << ", " << launch.block[1] << ", "
-       << launch.block[2] << ") (";
+    if (plan.device == Device::cpu)
+      os << "call " << plan.kernels[launch.kernel].name << " tiles("
+         << launch.getNumTiles() << ") (";
+    else
+      os << "launch " << plan.kernels[launch.kernel].name << " grid("
+         << launch.grid[0] << ", " << launch.grid[1] << ", " << launch.grid[2]
+         << ") block(" << launch.block[0] << ", " << launch.block[1] << ", "
+         << launch.block[2] << ") (";
     for (size_t i = 0; i < launch.params.size(); ++i) {
       os << (i ? ", " : "");
       printParam(os, launch.params[i]);

@@ -235,3 +235,44 @@ TEST(Tactics, LookupAnswersOnlyFromTheCacheOrTheForcedTactic) {
 }
 
 } // namespace
+
+namespace {
+
+TEST(Tactics, CpuTacticsAreNamedForTheirDevice) {
+  std::vector<Tactic> cpu = {Tactic::gathered(Device::cpu),
+                             Tactic::gemm(Device::cpu)};
+  for (Isa isa : {Isa::avx2, Isa::avx512})
+    for (const CpuTileConfig &tile : getCpuTileConfigs(isa))
+      cpu.push_back(Tactic::generated(tile));
+  EXPECT_EQ(cpu[0].getName(), "gathered-aten");
+  EXPECT_EQ(cpu[1].getName(), "gemm-aten");
+  EXPECT_EQ(cpu[2].getName(), "generated:w6x2_d5x2t");
+  for (const Tactic &tactic : cpu) {
+    EXPECT_EQ(Tactic::parse(tactic.getName(), Device::cpu), tactic)
+        << tactic.getName();
+    EXPECT_EQ(Tactic::parse(tactic.getName(), Device::cuda), std::nullopt)
+        << tactic.getName() << " is no CUDA tactic";
+  }
+  EXPECT_NE(Tactic::gathered(Device::cpu), Tactic::gathered(Device::cuda));
+  for (const char *cudaOnly :
+       {"gathered-cudnn", "cublas", "generated:64x64x16_4x4", "generated:w6x2"})
+    EXPECT_EQ(Tactic::parse(cudaOnly, Device::cpu), std::nullopt) << cudaOnly;
+}
+
+TEST(Tactics, CpuInstructionSetFollowsTheFeatures) {
+  EXPECT_EQ(getIsaForFeatures("+avx,+avx2,+fma,-avx512f"), Isa::avx2);
+  EXPECT_EQ(getIsaForFeatures("+avx2,+fma,+avx512f,+avx512bw,+avx512dq,"
+                              "+avx512vl"),
+            Isa::avx512);
+  // AVX-512 without VL (Knights Landing) runs the AVX2 kernels.
+  EXPECT_EQ(getIsaForFeatures("+avx2,+fma,+avx512f,+avx512bw,+avx512dq"),
+            Isa::avx2);
+  EXPECT_EQ(getIsaForFeatures("+avx2,-fma"), std::nullopt);
+  EXPECT_EQ(getIsaForFeatures("+avx2x,+fma"), std::nullopt);
+  EXPECT_EQ(getVectorLength(Isa::avx2), 8);
+  EXPECT_EQ(getVectorLength(Isa::avx512), 16);
+  EXPECT_EQ(parseIsa("avx512"), Isa::avx512);
+  EXPECT_EQ(parseIsa("sse"), std::nullopt);
+}
+
+} // namespace

@@ -18,15 +18,21 @@ namespace ssprop {
 
 enum class ElementType { f32, f16, bf16, i32 };
 
+/// Where a plan's kernels run: CUDA kernels launched on a stream, or CPU
+/// functions whose tiles the caller runs on its threads.
+enum class Device { cuda, cpu };
+
 /// Bytes per element.
 int64_t getElementSize(ElementType type);
 /// `f32`, `f16`, `bf16`, `i32`.
 const char *getElementTypeName(ElementType type);
 
 /// A device buffer the launches use. Arguments and results are the lowered
-/// function's own; temporaries are scratch the runtime allocates per call.
+/// function's own; temporaries are scratch the runtime allocates per call;
+/// scratch buffers (CPU plans) are private to each worker thread: the caller
+/// allocates `numElements` per worker and passes each worker its own.
 struct BufferSpec {
-  enum class Role { Argument, Result, Temporary };
+  enum class Role { Argument, Result, Temporary, Scratch };
   Role role;
   /// Argument or result number (-1 for temporaries).
   int index;
@@ -48,22 +54,33 @@ struct KernelParam {
   int64_t value;
 };
 
-/// One kernel: its self-contained CUDA C++ source (prelude included), which
-/// NVRTC compiles alone, and the name of its `extern "C"` entry point.
+/// One kernel: its self-contained source and the name of its entry point.
+/// CUDA: C++ (prelude included) that NVRTC compiles alone, entry point
+/// `extern "C"`. CPU: an MLIR module (func, scf, vector, memref, arith) that
+/// the compiler lowers to an object; its entry point takes the parameters
+/// as an array of 8-byte slots and a tile range (see KernelLaunch).
 struct KernelSource {
   std::string name;
   std::string code;
 };
 
+/// One kernel call. CUDA: a launch of `grid` x `block` threads. CPU: a call
+/// of the kernel's tiles [0, grid[0]) (block is {1, 1, 1}); the caller may
+/// run disjoint tile ranges on several threads at once, passing each range
+/// as two trailing index arguments after `params`.
 struct KernelLaunch {
   /// Index into KernelPlan::kernels.
   int kernel;
   std::array<unsigned, 3> grid;
   std::array<unsigned, 3> block;
   std::vector<KernelParam> params;
+
+  /// The number of tiles of a CPU call.
+  int64_t getNumTiles() const { return grid[0]; }
 };
 
 struct KernelPlan {
+  Device device = Device::cuda;
   std::vector<KernelSource> kernels;
   std::vector<BufferSpec> buffers;
   std::vector<KernelLaunch> launches;

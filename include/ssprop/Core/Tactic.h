@@ -11,6 +11,7 @@
 #define SSPROP_CORE_TACTIC_H
 
 #include "ssprop/Core/CodegenOptions.h"
+#include "ssprop/Core/CpuCodegenOptions.h"
 
 #include <optional>
 #include <ostream>
@@ -22,34 +23,60 @@ enum class TacticKind {
   /// ssprop's generated kernels with one tile configuration.
   generated,
   /// Gather the kept channels, run the framework's dense backward on them
-  /// (cuDNN on CUDA), scatter: the reference path.
+  /// (cuDNN on CUDA, oneDNN on the CPU), scatter: the reference path.
   gathered,
   /// A plain-GEMM layer's backward as matrix products on the kept channels
-  /// (cuBLAS on CUDA).
+  /// (cuBLAS on CUDA, ATen's BLAS on the CPU).
   gemm,
 };
 
 struct Tactic {
   TacticKind kind = TacticKind::gathered;
-  /// The tile of a generated tactic; unused by the others.
+  /// The tile of a generated CUDA tactic; unused by the others.
   TileConfig tile = getDefaultTileConfig();
+  /// The tile of a generated CPU tactic; unused by the others.
+  CpuTileConfig cpuTile = getDefaultCpuTileConfig();
+  Device device = Device::cuda;
 
   static Tactic generated(const TileConfig &tile) {
     return {TacticKind::generated, tile};
   }
-  static Tactic gathered() { return {TacticKind::gathered}; }
-  static Tactic gemm() { return {TacticKind::gemm}; }
+  static Tactic generated(const CpuTileConfig &tile) {
+    Tactic tactic{TacticKind::generated};
+    tactic.cpuTile = tile;
+    tactic.device = Device::cpu;
+    return tactic;
+  }
+  static Tactic gathered(Device device = Device::cuda) {
+    return withDevice(TacticKind::gathered, device);
+  }
+  static Tactic gemm(Device device = Device::cuda) {
+    return withDevice(TacticKind::gemm, device);
+  }
 
-  /// `generated:<tile>`, `gathered-cudnn`, `cublas`.
+  /// CUDA: `generated:<tile>`, `gathered-cudnn`, `cublas`. CPU:
+  /// `generated:<cpu tile>`, `gathered-aten`, `gemm-aten`.
   std::string getName() const;
-  /// The tactic a name spells, or std::nullopt.
-  static std::optional<Tactic> parse(const std::string &name);
+  /// The tactic of `device` a name spells, or std::nullopt.
+  static std::optional<Tactic> parse(const std::string &name,
+                                     Device device = Device::cuda);
 
   bool operator==(const Tactic &other) const {
-    return kind == other.kind &&
-           (kind != TacticKind::generated || tile == other.tile);
+    if (kind != other.kind || device != other.device)
+      return false;
+    if (kind != TacticKind::generated)
+      return true;
+    return device == Device::cuda ? tile == other.tile
+                                  : cpuTile == other.cpuTile;
   }
   bool operator!=(const Tactic &other) const { return !(*this == other); }
+
+private:
+  static Tactic withDevice(TacticKind kind, Device device) {
+    Tactic tactic{kind};
+    tactic.device = device;
+    return tactic;
+  }
 };
 
 /// Prints the tactic's name (logs, test failures).
