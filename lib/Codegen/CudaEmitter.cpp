@@ -12,15 +12,7 @@
 #include "ssprop/Codegen/CudaEmitter.h"
 
 #include "Kernels.h"
-#include "ssprop/Dialect/SSProp/IR/SSPropOps.h"
-
-#include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/IR/BuiltinTypes.h"
-#include "llvm/ADT/DenseMap.h"
-#include "llvm/ADT/DenseSet.h"
-#include "llvm/ADT/TypeSwitch.h"
-
-#include <map>
+#include "PlanBuilder.h"
 
 using namespace mlir;
 using namespace mlir::ssprop;
@@ -28,88 +20,16 @@ using namespace mlir::ssprop;
 namespace ssprop {
 namespace {
 
+using codegen::Binding;
 using codegen::EmittedKernel;
+using codegen::getConvShape;
+using codegen::shapeOf;
 
-/// Where a value lives: a buffer, or (for random_seed) a seed number. Rows of
-/// a gathered wgrad or channel_sum are `splits` partial copies of
-/// `rowsPerSplit` rows each; `byChannel` rows are indexed by channel instead of
-/// by position in the kept list.
-struct Binding {
-  int buffer = -1;
-  int seed = -1;
-  int64_t splits = 1;
-  int64_t rowsPerSplit = 0;
-  bool byChannel = false;
-  /// For byChannel rows: the kept list the producer gathered with.
-  Value gatheredBy = nullptr;
-};
-
-FailureOr<ElementType> getElementType(Operation *op, Type type) {
-  Type element = getElementTypeOrSelf(type);
-  if (element.isF32())
-    return ElementType::f32;
-  if (element.isF16())
-    return ElementType::f16;
-  if (element.isBF16())
-    return ElementType::bf16;
-  if (element.isInteger(32))
-    return ElementType::i32;
-  return op->emitOpError() << "has element type " << element
-                           << ", which the CUDA emitter does not support";
-}
-
-ArrayRef<int64_t> shapeOf(Value value) {
-  return cast<ShapedType>(value.getType()).getShape();
-}
-
-codegen::ConvShape getConvShape(ArrayRef<int64_t> dy, ArrayRef<int64_t> x,
-                                ArrayRef<int64_t> kernelHW,
-                                ArrayRef<int64_t> stride,
-                                ArrayRef<int64_t> padding,
-                                ArrayRef<int64_t> dilation, int64_t groups) {
-  codegen::ConvShape c{};
-  c.n = x[0];
-  c.inChannels = x[1];
-  c.height = x[2];
-  c.width = x[3];
-  c.outChannels = dy[1];
-  c.outHeight = dy[2];
-  c.outWidth = dy[3];
-  c.kernelHeight = kernelHW[0];
-  c.kernelWidth = kernelHW[1];
-  c.strideH = stride[0];
-  c.strideW = stride[1];
-  c.padH = padding[0];
-  c.padW = padding[1];
-  c.dilationH = dilation[0];
-  c.dilationW = dilation[1];
-  c.groups = groups;
-  return c;
-}
-
-class PlanBuilder {
+class CudaPlanBuilder : public codegen::PlanBuilder<CudaPlanBuilder> {
 public:
-  PlanBuilder(func::FuncOp func, const CodegenOptions &options)
-      : func(func), options(options) {}
+  CudaPlanBuilder(func::FuncOp func, const CodegenOptions &options)
+      : PlanBuilder(func, "CUDA", Device::cuda), options(options) {}
 
-  FailureOr<KernelPlan> build() {
-    if (failed(checkShapes()))
-      return failure();
-    auto returnOp = cast<func::ReturnOp>(func.getBody().front().getTerminator());
-    for (auto [index, value] : llvm::enumerate(returnOp.getOperands())) {
-      if (isa<BlockArgument>(value) || !resultIndex.try_emplace(value, index).second)
-        return returnOp.emitOpError()
-               << "returns value #" << index
-               << ", which is an argument or already returned; the CUDA "
-                  "emitter needs each result computed once";
-    }
-    for (Operation &op : func.getBody().front().without_terminator())
-      if (!fusedAway.contains(&op) && failed(emit(&op)))
-        return failure();
-    return std::move(plan);
-  }
-
-private:
   /// Every tensor must be static and small enough for 32-bit indexing.
   LogicalResult checkShapes() {
     for (BlockArgument arg : func.getArguments()) {
@@ -145,86 +65,14 @@ private:
     return failure(result.wasInterrupted());
   }
 
+  void launchKernel(EmittedKernel kernel, std::vector<KernelParam> params) {
+    launch(std::move(kernel.source), kernel.grid, kernel.block,
+           std::move(params));
+  }
+
   int keptBucket(Value indices, int64_t channels) {
     return getKeptBucket(static_cast<int>(shapeOf(indices)[0]),
                          static_cast<int>(channels), options.wgradTile.bm);
-  }
-
-  int64_t numKept(Value indices) { return indices ? shapeOf(indices)[0] : 0; }
-
-  /// The buffer of an operand; function arguments get theirs on first use.
-  int bufferOf(Value value) {
-    if (!value)
-      return -1;
-    auto arg = dyn_cast<BlockArgument>(value);
-    if (arg && !bindings.count(value)) {
-      auto type = cast<RankedTensorType>(value.getType());
-      bindings[value].buffer =
-          addBuffer(BufferSpec::Role::Argument, arg.getArgNumber(),
-                    *getElementType(func, type), type.getNumElements(),
-                    "arg" + std::to_string(arg.getArgNumber()));
-    }
-    return bindings.lookup(value).buffer;
-  }
-
-  /// A new buffer holding `value`: the function's result buffer when it is
-  /// returned, otherwise a temporary of `numElements` (default: its size).
-  int defineBuffer(Value value, const std::string &name,
-                   int64_t numElements = -1) {
-    auto type = cast<RankedTensorType>(value.getType());
-    auto it = resultIndex.find(value);
-    bool isResult = it != resultIndex.end();
-    int buffer = addBuffer(
-        isResult ? BufferSpec::Role::Result : BufferSpec::Role::Temporary,
-        isResult ? static_cast<int>(it->second) : -1,
-        *getElementType(func, type),
-        numElements < 0 ? type.getNumElements() : numElements, name);
-    bindings[value].buffer = buffer;
-    return buffer;
-  }
-
-  int addBuffer(BufferSpec::Role role, int index, ElementType type,
-                int64_t numElements, const std::string &name) {
-    plan.buffers.push_back({role, index, type, numElements, name});
-    return static_cast<int>(plan.buffers.size()) - 1;
-  }
-
-  void launch(EmittedKernel kernel, std::vector<KernelParam> params) {
-    auto [it, inserted] = kernelIndex.try_emplace(
-        kernel.source.name, static_cast<int>(plan.kernels.size()));
-    if (inserted)
-      plan.kernels.push_back(std::move(kernel.source));
-    plan.launches.push_back(
-        {it->second, kernel.grid, kernel.block, std::move(params)});
-  }
-
-  static KernelParam buf(int buffer) {
-    return {KernelParam::Kind::Buffer, buffer};
-  }
-  static KernelParam i32(int64_t value) {
-    return {KernelParam::Kind::Int32, value};
-  }
-
-  LogicalResult emit(Operation *op) {
-    return llvm::TypeSwitch<Operation *, LogicalResult>(op)
-        .Case<ChannelScoreOp, ChannelSumOp, SelectTopKOp, RandomSeedOp,
-              SelectRandomOp, GroupOffsetsOp, WgradOp, DgradOp,
-              ScatterChannelsOp>([&](auto concrete) { return emitOp(concrete); })
-        .Default([](Operation *op) {
-          return op->emitOpError()
-                 << "is not supported by the CUDA emitter, which takes the "
-                    "output of --ssprop-lower-to-gemm";
-        });
-  }
-
-  /// A later gathered channel_sum of the same grad_output, computed by the
-  /// scoring pass when there is one.
-  ChannelSumOp findFusableSum(ChannelScoreOp score) {
-    for (Operation *user : score.getGradOutput().getUsers())
-      if (auto sum = dyn_cast<ChannelSumOp>(user);
-          sum && sum.getIndices() && score->isBeforeInBlock(sum))
-        return sum;
-    return {};
   }
 
   LogicalResult emitOp(ChannelScoreOp op) {
@@ -245,9 +93,9 @@ private:
         ElementType::f32, dy[0], dy[1], dy[2] * dy[3], /*withScore=*/true,
         /*withSum=*/sumsBuffer >= 0, /*gather=*/false, /*kBucket=*/0,
         options.arch};
-    launch(codegen::emitReduceKernel(spec),
-           {buf(bufferOf(op.getGradOutput())), buf(-1), i32(0),
-            buf(scoreBuffer), buf(sumsBuffer)});
+    launchKernel(codegen::emitReduceKernel(spec),
+                 {buf(bufferOf(op.getGradOutput())), buf(-1), i32(0),
+                  buf(scoreBuffer), buf(sumsBuffer)});
     return success();
   }
 
@@ -262,9 +110,9 @@ private:
         *getElementType(op, op.getResult().getType()), dy[0], dy[1],
         dy[2] * dy[3], /*withScore=*/false, /*withSum=*/true,
         /*gather=*/bool(indices), bucket, options.arch};
-    launch(codegen::emitReduceKernel(spec),
-           {buf(bufferOf(op.getGradOutput())), buf(bufferOf(indices)),
-            i32(numKept(indices)), buf(-1), buf(sums)});
+    launchKernel(codegen::emitReduceKernel(spec),
+                 {buf(bufferOf(op.getGradOutput())), buf(bufferOf(indices)),
+                  i32(numKept(indices)), buf(-1), buf(sums)});
     return success();
   }
 
@@ -283,9 +131,12 @@ private:
     int kept = defineBuffer(op.getIndices(), "kept");
     plan.selectLaunch = static_cast<int>(plan.launches.size());
     plan.scoreBuffer = bufferOf(op.getScore());
-    launch(codegen::emitSelectKernel({channels, /*random=*/false, options.arch}),
-           {buf(bufferOf(op.getScore())), {KernelParam::Kind::Int64, 0},
-            i32(op.getK()), buf(kept)});
+    launchKernel(
+        codegen::emitSelectKernel({channels, /*random=*/false, options.arch}),
+        {buf(bufferOf(op.getScore())),
+         {KernelParam::Kind::Int64, 0},
+         i32(op.getK()),
+         buf(kept)});
     return success();
   }
 
@@ -299,19 +150,22 @@ private:
     if (failed(checkSelectable(op, channels)))
       return failure();
     int kept = defineBuffer(op.getIndices(), "kept");
-    launch(codegen::emitSelectKernel({channels, /*random=*/true, options.arch}),
-           {buf(-1), {KernelParam::Kind::Seed, bindings[op.getSeed()].seed},
-            i32(op.getK()), buf(kept)});
+    launchKernel(
+        codegen::emitSelectKernel({channels, /*random=*/true, options.arch}),
+        {buf(-1),
+         {KernelParam::Kind::Seed, bindings[op.getSeed()].seed},
+         i32(op.getK()),
+         buf(kept)});
     return success();
   }
 
   LogicalResult emitOp(GroupOffsetsOp op) {
     int offsets = defineBuffer(op.getOffsets(), "group_offsets");
-    launch(codegen::emitGroupOffsetsKernel(
-               {static_cast<int64_t>(op.getGroups()),
-                static_cast<int64_t>(op.getGroupSize()), options.arch}),
-           {buf(bufferOf(op.getIndices())), i32(numKept(op.getIndices())),
-            buf(offsets)});
+    launchKernel(codegen::emitGroupOffsetsKernel(
+                     {static_cast<int64_t>(op.getGroups()),
+                      static_cast<int64_t>(op.getGroupSize()), options.arch}),
+                 {buf(bufferOf(op.getIndices())), i32(numKept(op.getIndices())),
+                  buf(offsets)});
     return success();
   }
 
@@ -333,9 +187,10 @@ private:
     codegen::WgradKernelSpec spec{type,          conv,        options.wgradTile,
                                   bool(indices), bucket,      splits,
                                   kPerSplit,     options.arch};
-    launch(codegen::emitWgradKernel(spec),
-           {buf(bufferOf(op.getInput())), buf(bufferOf(op.getGradOutput())),
-            buf(bufferOf(indices)), i32(numKept(indices)), buf(partials)});
+    launchKernel(codegen::emitWgradKernel(spec),
+                 {buf(bufferOf(op.getInput())),
+                  buf(bufferOf(op.getGradOutput())), buf(bufferOf(indices)),
+                  i32(numKept(indices)), buf(partials)});
     if (indices) { // the scatter_channels that places the rows sums the splits
       bindings[op.getGradWeight()] = {partials, -1, splits, rows};
       return success();
@@ -345,23 +200,16 @@ private:
         *getElementType(op, op.getGradWeight().getType()), conv.outChannels,
         inner, splits, rows, codegen::ScatterKernelSpec::Source::AllRows,
         options.arch};
-    launch(codegen::emitScatterKernel(finalize),
-           {buf(partials), buf(-1), i32(0), buf(out)});
+    launchKernel(codegen::emitScatterKernel(finalize),
+                 {buf(partials), buf(-1), i32(0), buf(out)});
     return success();
   }
 
   LogicalResult emitOp(ScatterChannelsOp op) {
-    auto it = bindings.find(op.getRows());
-    if (it == bindings.end() || it->second.rowsPerSplit == 0)
-      return op.emitOpError() << "scatters rows that are not a gathered "
-                                 "wgrad or channel_sum; the CUDA emitter "
-                                 "cannot place them";
-    // A copy: defineBuffer below may grow `bindings` and move its entries.
-    const Binding rows = it->second;
-    // Sums kept by channel match the IR only when placed by the same list.
-    if (rows.byChannel && rows.gatheredBy != op.getIndices())
-      return op.emitOpError() << "places channel sums with a different kept "
-                                 "list than they were gathered with";
+    FailureOr<Binding> scattered = getScatteredRows(op);
+    if (failed(scattered))
+      return failure();
+    const Binding &rows = *scattered;
     ArrayRef<int64_t> shape = shapeOf(op.getResult());
     int64_t inner = 1;
     for (int64_t dim : shape.drop_front())
@@ -372,9 +220,9 @@ private:
         *getElementType(op, op.getResult().getType()), shape[0], inner,
         rows.splits, rows.rowsPerSplit,
         rows.byChannel ? Source::ChannelRows : Source::KeptRows, options.arch};
-    launch(codegen::emitScatterKernel(spec),
-           {buf(rows.buffer), buf(bufferOf(op.getIndices())),
-            i32(numKept(op.getIndices())), buf(out)});
+    launchKernel(codegen::emitScatterKernel(spec),
+                 {buf(rows.buffer), buf(bufferOf(op.getIndices())),
+                  i32(numKept(op.getIndices())), buf(out)});
     return success();
   }
 
@@ -391,26 +239,22 @@ private:
     codegen::DgradKernelSpec spec{
         *getElementType(op, op.getGradOutput().getType()), conv,
         options.dgradTile, bool(indices), bucket, options.arch};
-    launch(codegen::emitDgradKernel(spec),
-           {buf(bufferOf(op.getGradOutput())), buf(bufferOf(op.getWeight())),
-            buf(bufferOf(indices)), buf(bufferOf(op.getGroupOffsets())),
-            i32(numKept(indices)), buf(dx)});
+    launchKernel(codegen::emitDgradKernel(spec),
+                 {buf(bufferOf(op.getGradOutput())),
+                  buf(bufferOf(op.getWeight())), buf(bufferOf(indices)),
+                  buf(bufferOf(op.getGroupOffsets())), i32(numKept(indices)),
+                  buf(dx)});
     return success();
   }
 
-  func::FuncOp func;
+private:
   const CodegenOptions &options;
-  KernelPlan plan;
-  llvm::DenseMap<Value, Binding> bindings;
-  llvm::DenseMap<Value, unsigned> resultIndex;
-  llvm::DenseSet<Operation *> fusedAway;
-  std::map<std::string, int> kernelIndex;
 };
 } // namespace
 
 FailureOr<KernelPlan> emitCudaPlan(func::FuncOp func,
                                    const CodegenOptions &options) {
-  return PlanBuilder(func, options).build();
+  return CudaPlanBuilder(func, options).build();
 }
 
 } // namespace ssprop

@@ -16,6 +16,13 @@
 
 namespace ssprop::codegen {
 
+uint64_t hashText(const std::string &text) {
+  uint64_t hash = 0xcbf29ce484222325ull;
+  for (unsigned char c : text)
+    hash = (hash ^ c) * 0x100000001b3ull;
+  return hash;
+}
+
 /// The prelude's text (Prelude.cuh), embedded at build time.
 extern const char *const kPreludeSource;
 
@@ -33,14 +40,6 @@ const char *getCudaTypeName(ElementType type) {
     return "int";
   }
   return "";
-}
-
-/// FNV-1a: a stable name suffix that differs whenever the source does.
-uint64_t hashText(const std::string &text) {
-  uint64_t hash = 0xcbf29ce484222325ull;
-  for (unsigned char c : text)
-    hash = (hash ^ c) * 0x100000001b3ull;
-  return hash;
 }
 
 /// Replaces every `${NAME}` in `text` by its value; a placeholder without a

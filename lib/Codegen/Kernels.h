@@ -15,8 +15,12 @@
 
 #include <array>
 #include <cstdint>
+#include <string>
 
 namespace ssprop::codegen {
+
+/// FNV-1a: a stable name suffix that differs whenever the source does.
+uint64_t hashText(const std::string &text);
 
 /// A kernel source with the grid and block it is launched with.
 struct EmittedKernel {

@@ -1,16 +1,18 @@
 //===- ssprop-translate.cpp - ssprop translation driver -------------------===//
 //
-// Like mlir-translate, with ssprop's translations: `--ssprop-to-cuda` turns
-// lowered ssprop IR into CUDA kernels and their launch plan.
+// Like mlir-translate, with ssprop's translations: `--ssprop-to-cuda` and
+// `--ssprop-to-cpu` turn lowered ssprop IR into kernels and their plan.
 //
 //===----------------------------------------------------------------------===//
 
+#include "ssprop/Codegen/CpuEmitter.h"
 #include "ssprop/Codegen/CudaEmitter.h"
 
 #include "mlir/Tools/mlir-translate/MlirTranslateMain.h"
 
 int main(int argc, char **argv) {
   ssprop::registerToCudaTranslation();
+  ssprop::registerToCpuTranslation();
   return mlir::failed(
       mlir::mlirTranslateMain(argc, argv, "ssprop translation driver\n"));
 }
