@@ -9,8 +9,9 @@
 
 namespace ssprop {
 
-std::string getLayerKey(const ConvLayerSpec &spec,
-                        const CodegenOptions &options) {
+namespace {
+/// The fields of `spec` every kernel depends on, comma-separated.
+std::string getSpecKey(const ConvLayerSpec &spec) {
   // Built by appending (no streams): this runs on every launch.
   std::string key;
   key.reserve(160);
@@ -32,6 +33,17 @@ std::string getLayerKey(const ConvLayerSpec &spec,
   add(static_cast<int64_t>(spec.select));
   add(spec.weightOnly);
   add(spec.needInputGrad);
+  return key;
+}
+} // namespace
+
+std::string getLayerKey(const ConvLayerSpec &spec,
+                        const CodegenOptions &options) {
+  std::string key = getSpecKey(spec);
+  auto add = [&](int64_t value) {
+    key += std::to_string(value);
+    key += ',';
+  };
   add(static_cast<int64_t>(options.arch));
   key += options.dgradTile.getName() + "," + options.wgradTile.getName() + ",";
   add(options.wgradSplitK);
@@ -39,10 +51,17 @@ std::string getLayerKey(const ConvLayerSpec &spec,
   return key;
 }
 
+std::string getCpuLayerKey(const ConvLayerSpec &spec,
+                           const CpuCodegenOptions &options) {
+  return getSpecKey(spec) + "cpu," + getIsaName(options.isa) + "," +
+         options.tile.getName() + "," + std::to_string(options.threads);
+}
+
 Jit::Jit(KernelCache::Options cacheOptions, LayerCompiler layerCompiler,
-         KernelCache::Compiler kernelCompiler)
-    : layerCompiler(std::move(layerCompiler)),
-      cache(std::move(cacheOptions), std::move(kernelCompiler)) {}
+         KernelCache::Compiler kernelCompiler, CpuToolchain cpu)
+    : layerCompiler(std::move(layerCompiler)), cpu(std::move(cpu)),
+      cache(std::move(cacheOptions), std::move(kernelCompiler),
+            this->cpu.compileKernel) {}
 
 int64_t Jit::getLayerHits() const {
   std::lock_guard<std::mutex> lock(mutex);
@@ -72,6 +91,71 @@ Jit::getLayer(const ConvLayerSpec &spec, const CodegenOptions &options) {
     ++layerHits;
   }
   return layer;
+}
+
+std::shared_ptr<const CompiledCpuLayer>
+Jit::getCpuLayer(const ConvLayerSpec &spec, const CpuCodegenOptions &options) {
+  if (!cpu.target)
+    throw CompileError("ssprop: no CPU kernels on this machine (the CPU "
+                       "backend needs AVX2 and FMA)");
+  bool hit = false;
+  auto layer = cpuLayers.get(
+      getCpuLayerKey(spec, options),
+      [&] {
+        CompileResult result = cpu.compileLayer(spec, options);
+        if (!result.ok())
+          throw CompileError("ssprop: cannot compile the layer for the CPU:\n" +
+                             result.error);
+        auto compiled = std::make_shared<CompiledCpuLayer>();
+        for (const KernelSource &kernel : result.plan.kernels)
+          compiled->entries.push_back(getCpuEntry(kernel));
+        compiled->plan = std::move(result.plan);
+        return std::shared_ptr<const CompiledCpuLayer>(std::move(compiled));
+      },
+      &hit);
+  if (hit) {
+    std::lock_guard<std::mutex> lock(mutex);
+    ++layerHits;
+  }
+  return layer;
+}
+
+CpuKernelEntry Jit::getCpuEntry(const KernelSource &kernel) {
+  return cpuEntries.get(kernel.name, [&] {
+    std::shared_ptr<const std::string> object =
+        cache.getObject(kernel, *cpu.target);
+    return cpu.load(*object, kernel.name);
+  });
+}
+
+void Jit::runCpu(const CompiledCpuLayer &layer,
+                 const std::vector<void *> &buffers,
+                 const std::vector<uint64_t> &seeds,
+                 const ParallelFor &parallelFor, size_t first, size_t last) {
+  const KernelPlan &plan = layer.plan;
+  for (size_t i = first; i < std::min(last, plan.launches.size()); ++i) {
+    const KernelLaunch &launch = plan.launches[i];
+    PackedParams packed(launch, buffers, seeds);
+    // Scratch parameters point at the worker's own part.
+    std::vector<std::pair<size_t, int64_t>> scratch;
+    for (size_t p = 0; p < launch.params.size(); ++p) {
+      const KernelParam &param = launch.params[p];
+      if (param.kind != KernelParam::Kind::Buffer || param.value < 0)
+        continue;
+      const BufferSpec &buffer = plan.buffers[param.value];
+      if (buffer.role == BufferSpec::Role::Scratch)
+        scratch.push_back(
+            {p, buffer.numElements * getElementSize(buffer.type)});
+    }
+    CpuKernelEntry entry = layer.entries[launch.kernel];
+    parallelFor(launch.getNumTiles(),
+                [&](int64_t begin, int64_t end, int worker) {
+                  std::vector<uint64_t> slots = packed.getValues();
+                  for (auto [slot, bytes] : scratch)
+                    slots[slot] += static_cast<uint64_t>(worker * bytes);
+                  entry(slots.data(), begin, end);
+                });
+  }
 }
 
 CUfunction Jit::getFunction(const CompiledLayer &layer, int kernel) {

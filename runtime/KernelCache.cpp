@@ -1,12 +1,12 @@
 //===- KernelCache.cpp - compiled kernels in memory and on disk -----------===//
 //
-// Disk entries: `<dir>/kernels/<key>.cubin`, each holding a header line
-// `ssprop-cubin-v1 <sha256 of the cubin> <size>\n` and then the cubin, written
+// Disk entries: `<dir>/kernels/<key>.cubin` and `<dir>/kernels/<key>.o`,
+// each holding a header line `ssprop-cubin-v1 <sha256> <size>\n` (or
+// `ssprop-object-v1 ...`) and then the cubin or CPU object, written
 // atomically (AtomicFile.h): readers see either nothing or a whole entry. A
 // reader that finds a bad header, size or checksum deletes the entry and
-// recompiles. A hit
-// refreshes the file's modification time, which eviction uses as the LRU
-// order.
+// recompiles. A hit refreshes the file's modification time, which eviction
+// uses as the LRU order; one bound covers both kinds.
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,6 +24,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <stdexcept>
 #include <vector>
 
 #include <fcntl.h>
@@ -35,7 +36,8 @@ namespace fs = std::filesystem;
 namespace ssprop {
 namespace {
 
-constexpr const char *kEntryMagic = "ssprop-cubin-v1";
+constexpr const char *kCubinMagic = "ssprop-cubin-v1";
+constexpr const char *kObjectMagic = "ssprop-object-v1";
 /// Temporary files older than this were left by a crashed writer.
 constexpr auto kStaleTemporary = std::chrono::hours(1);
 
@@ -74,8 +76,10 @@ KernelCache::Options KernelCache::getOptionsFromEnvironment() {
   return options;
 }
 
-KernelCache::KernelCache(Options options, Compiler compiler)
+KernelCache::KernelCache(Options options, Compiler compiler,
+                         ObjectCompiler objectCompiler)
     : options(std::move(options)), compiler(std::move(compiler)),
+      objectCompiler(std::move(objectCompiler)),
       diskEnabled(!this->options.directory.empty()) {
   if (!this->compiler)
     this->compiler = [](const KernelSource &kernel, Arch arch) {
@@ -94,8 +98,36 @@ std::string KernelCache::getKey(const KernelSource &kernel, Arch arch) const {
   return Sha256::toHex(hash.finish());
 }
 
+std::string KernelCache::getKey(const KernelSource &kernel,
+                                const CpuTarget &target) const {
+  Sha256 hash;
+  hash.update("ssprop " SSPROP_VERSION "\n")
+      .update("llvm " + target.llvmVersion + "\n")
+      .update("cpu " + target.cpu + "\n")
+      .update("features " + target.features + "\n")
+      .update(std::string("isa ") + getIsaName(target.isa) + "\n")
+      .update("options " + target.options + "\n")
+      .update(kernel.name + "\n")
+      .update(kernel.code);
+  return Sha256::toHex(hash.finish());
+}
+
+namespace {
+const char *const kCubinExtension = ".cubin";
+const char *const kObjectExtension = ".o";
+} // namespace
+
+std::string KernelCache::getPath(const Kind &kind,
+                                 const std::string &key) const {
+  return options.directory + "/kernels/" + key + kind.extension;
+}
+
 std::string KernelCache::getEntryPath(const std::string &key) const {
-  return options.directory + "/kernels/" + key + ".cubin";
+  return getPath({kCubinMagic, kCubinExtension, "cubin"}, key);
+}
+
+std::string KernelCache::getObjectPath(const std::string &key) const {
+  return getPath({kObjectMagic, kObjectExtension, "object"}, key);
 }
 
 bool KernelCache::isDiskEnabled() const {
@@ -117,27 +149,48 @@ void KernelCache::clearMemory() { memory.clear(); }
 
 std::shared_ptr<const std::string>
 KernelCache::getCubin(const KernelSource &kernel, Arch arch) {
-  std::string key = getKey(kernel, arch);
+  return get(
+      {kCubinMagic, kCubinExtension, "cubin"}, getKey(kernel, arch),
+      [&] { return compiler(kernel, arch); },
+      kernel.name + " for " + getArchName(arch));
+}
+
+std::shared_ptr<const std::string>
+KernelCache::getObject(const KernelSource &kernel, const CpuTarget &target) {
+  if (!objectCompiler)
+    throw std::logic_error("ssprop: this kernel cache compiles no CPU kernels");
+  return get(
+      {kObjectMagic, kObjectExtension, "object"}, getKey(kernel, target),
+      [&] { return objectCompiler(kernel, target); },
+      kernel.name + " for " + target.cpu + " (" + getIsaName(target.isa) + ")");
+}
+
+std::shared_ptr<const std::string>
+KernelCache::get(const Kind &kind, const std::string &key,
+                 const std::function<std::string()> &compile,
+                 const std::string &what) {
   bool hit = false;
-  auto cubin = memory.get(key, [&] { return load(kernel, arch, key); }, &hit);
+  auto data = memory.get(
+      key, [&] { return load(kind, key, compile, what); }, &hit);
   if (hit) {
     std::lock_guard<std::mutex> lock(mutex);
     ++stats.memoryHits;
   }
-  return cubin;
+  return data;
 }
 
 std::shared_ptr<const std::string>
-KernelCache::load(const KernelSource &kernel, Arch arch,
-                  const std::string &key) {
+KernelCache::load(const Kind &kind, const std::string &key,
+                  const std::function<std::string()> &compile,
+                  const std::string &what) {
   if (isDiskEnabled())
-    if (auto cubin = readEntry(key)) {
+    if (auto data = readEntry(kind, key)) {
       std::lock_guard<std::mutex> lock(mutex);
       ++stats.diskHits;
-      return cubin;
+      return data;
     }
   auto start = std::chrono::steady_clock::now();
-  auto cubin = std::make_shared<const std::string>(compiler(kernel, arch));
+  auto data = std::make_shared<const std::string>(compile());
   double ms = std::chrono::duration<double, std::milli>(
                   std::chrono::steady_clock::now() - start)
                   .count();
@@ -147,31 +200,30 @@ KernelCache::load(const KernelSource &kernel, Arch arch,
     stats.compileMs += ms;
   }
   if (options.log)
-    std::cerr << "ssprop: compiled " << kernel.name << " for "
-              << getArchName(arch) << " in " << ms << " ms (key " << key
-              << ")\n";
+    std::cerr << "ssprop: compiled " << what << " in " << ms << " ms (key "
+              << key << ")\n";
   if (isDiskEnabled())
-    writeEntry(key, *cubin);
-  return cubin;
+    writeEntry(kind, key, *data);
+  return data;
 }
 
 std::shared_ptr<const std::string>
-KernelCache::readEntry(const std::string &key) {
-  std::string path = getEntryPath(key);
+KernelCache::readEntry(const Kind &kind, const std::string &key) {
+  std::string path = getPath(kind, key);
   std::ifstream in(path, std::ios::binary);
   if (!in)
     return nullptr;
   std::string magic, checksum;
   size_t size = 0;
   in >> magic >> checksum >> size;
-  bool valid = in && in.get() == '\n' && magic == kEntryMagic;
-  std::string cubin;
+  bool valid = in && in.get() == '\n' && magic == kind.magic;
+  std::string data;
   if (valid) {
-    cubin.resize(size);
-    in.read(cubin.data(), static_cast<std::streamsize>(size));
+    data.resize(size);
+    in.read(data.data(), static_cast<std::streamsize>(size));
     valid = in.gcount() == static_cast<std::streamsize>(size) &&
             in.peek() == std::char_traits<char>::eof() &&
-            Sha256::hex(cubin) == checksum;
+            Sha256::hex(data) == checksum;
   }
   if (!valid) {
     if (options.log)
@@ -181,20 +233,20 @@ KernelCache::readEntry(const std::string &key) {
     return nullptr;
   }
   ::utimensat(AT_FDCWD, path.c_str(), nullptr, 0); // most recently used
-  return std::make_shared<const std::string>(std::move(cubin));
+  return std::make_shared<const std::string>(std::move(data));
 }
 
-void KernelCache::writeEntry(const std::string &key, const std::string &cubin) {
+void KernelCache::writeEntry(const Kind &kind, const std::string &key,
+                             const std::string &data) {
   std::string dir = options.directory + "/kernels";
   std::error_code error;
   fs::create_directories(dir, error);
   if (error)
     return disableDisk("cannot create " + dir + ": " + error.message());
   std::ostringstream entry;
-  entry << kEntryMagic << " " << Sha256::hex(cubin) << " " << cubin.size()
-        << "\n"
-        << cubin;
-  std::string path = getEntryPath(key);
+  entry << kind.magic << " " << Sha256::hex(data) << " " << data.size() << "\n"
+        << data;
+  std::string path = getPath(kind, key);
   if (std::string failure = writeFileAtomically(path, entry.str());
       !failure.empty())
     return disableDisk(failure);
@@ -218,7 +270,8 @@ void KernelCache::evictToBound(const std::string &keep) {
     uintmax_t size = fs::file_size(file.path(), statError);
     if (statError)
       continue; // removed by another process meanwhile
-    if (file.path().extension() != ".cubin") {
+    const fs::path extension = file.path().extension();
+    if (extension != kCubinExtension && extension != kObjectExtension) {
       if (now - used > kStaleTemporary)
         fs::remove(file.path(), statError);
       continue;

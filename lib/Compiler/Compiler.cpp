@@ -2,6 +2,7 @@
 
 #include "ssprop/Compiler/Compiler.h"
 
+#include "ssprop/Codegen/CpuEmitter.h"
 #include "ssprop/Codegen/CudaEmitter.h"
 #include "ssprop/Dialect/SSProp/IR/SSPropDialect.h"
 #include "ssprop/Dialect/SSProp/IR/SSPropOps.h"
@@ -160,23 +161,10 @@ std::string validateGeometry(const ConvLayerSpec &spec) {
 }
 } // namespace
 
-CompileResult compileConvBackward(const ConvLayerSpec &spec,
-                                  const CodegenOptions &options) {
-  CompileResult result;
-  result.error = validateGeometry(spec);
-  if (!result.ok())
-    return result;
-  ModuleCompileResult module =
-      compileModule(buildConvBackwardIR(spec), options);
-  result.error = std::move(module.error);
-  result.loweredIR = std::move(module.loweredIR);
-  if (result.ok())
-    result.plan = std::move(module.plans.front().second);
-  return result;
-}
-
-ModuleCompileResult compileModule(const std::string &irText,
-                                  const CodegenOptions &options) {
+namespace {
+/// The plans of every function of `irText`, lowered and emitted by `emit`.
+template <typename Emit>
+ModuleCompileResult compileModuleWith(const std::string &irText, Emit emit) {
   ModuleCompileResult result;
   Session session;
   OwningOpRef<ModuleOp> module = session.lower(irText);
@@ -185,7 +173,7 @@ ModuleCompileResult compileModule(const std::string &irText,
     return result;
   }
   for (auto func : module->getOps<func::FuncOp>()) {
-    FailureOr<KernelPlan> plan = emitCudaPlan(func, options);
+    FailureOr<KernelPlan> plan = emit(func);
     if (failed(plan)) {
       result.error = session.diagnostics;
       return result;
@@ -193,6 +181,53 @@ ModuleCompileResult compileModule(const std::string &irText,
     result.plans.emplace_back(func.getSymName().str(), std::move(*plan));
   }
   result.loweredIR = print(*module);
+  return result;
+}
+
+/// One layer's plan, emitted by `emit`.
+template <typename Emit>
+CompileResult compileLayer(const ConvLayerSpec &spec, Emit emit) {
+  CompileResult result;
+  result.error = validateGeometry(spec);
+  if (!result.ok())
+    return result;
+  ModuleCompileResult module =
+      compileModuleWith(buildConvBackwardIR(spec), emit);
+  result.error = std::move(module.error);
+  result.loweredIR = std::move(module.loweredIR);
+  if (result.ok())
+    result.plan = std::move(module.plans.front().second);
+  return result;
+}
+} // namespace
+
+CompileResult compileConvBackward(const ConvLayerSpec &spec,
+                                  const CodegenOptions &options) {
+  return compileLayer(
+      spec, [&](func::FuncOp func) { return emitCudaPlan(func, options); });
+}
+
+CompileResult compileConvBackwardCpu(const ConvLayerSpec &spec,
+                                     const CpuCodegenOptions &options) {
+  return compileLayer(
+      spec, [&](func::FuncOp func) { return emitCpuPlan(func, options); });
+}
+
+ModuleCompileResult compileModule(const std::string &irText,
+                                  const CodegenOptions &options) {
+  return compileModuleWith(
+      irText, [&](func::FuncOp func) { return emitCudaPlan(func, options); });
+}
+
+std::optional<CpuTarget> getHostCpuTarget() { return detectHostCpu(); }
+
+ObjectResult compileCpuKernel(const KernelSource &kernel,
+                              const CpuTarget &target) {
+  ObjectResult result;
+  std::string error;
+  result.object = compileCpuKernelObject(kernel.code, target, error);
+  if (!error.empty())
+    result.error = "cannot compile " + kernel.name + ": " + error;
   return result;
 }
 

@@ -9,7 +9,7 @@
 
 #include "EmulatedLaunch.h"
 #include "LayerCases.h"
-#include "Reference.h"
+#include "PlanTest.h"
 
 #include "ssprop/Runtime/PackedParams.h"
 
@@ -30,6 +30,8 @@
 #include <sstream>
 
 using namespace ssprop;
+using ssprop::test::Buffers;
+using ssprop::test::checkLayerPlan;
 namespace fs = std::filesystem;
 
 namespace {
@@ -115,80 +117,9 @@ private:
 // Running a plan
 //===----------------------------------------------------------------------===//
 
-/// Host copies of a plan's buffers, stored in each buffer's element type.
-/// Each is followed by a guard zone that a kernel writing out of bounds
-/// would disturb.
-struct Buffers {
-  static constexpr size_t kGuardBytes = 256;
-  static constexpr uint8_t kGuard = 0x5a;
-  /// Each buffer's bytes followed by its guard zone.
-  std::vector<std::vector<uint8_t>> bytes;
-
-  explicit Buffers(const KernelPlan &plan) {
-    for (const BufferSpec &buffer : plan.buffers) {
-      size_t size = buffer.numElements * getElementSize(buffer.type);
-      // Poison temporaries and results so that an unwritten element shows.
-      bytes.emplace_back(size + kGuardBytes,
-                         buffer.role == BufferSpec::Role::Argument ? 0 : 0x7f);
-      std::fill(bytes.back().begin() + size, bytes.back().end(), kGuard);
-    }
-  }
-
-  /// Copies `contents` to the start of buffer `index`.
-  void assign(int index, const std::vector<uint8_t> &contents) {
-    std::copy(contents.begin(), contents.end(), bytes[index].begin());
-  }
-
-  /// The number of the first buffer whose guard zone was written, or -1.
-  int findOverrun() const {
-    for (size_t i = 0; i < bytes.size(); ++i)
-      if (std::any_of(bytes[i].end() - kGuardBytes, bytes[i].end(),
-                      [](uint8_t b) { return b != kGuard; }))
-        return static_cast<int>(i);
-    return -1;
-  }
-};
-
-float readElement(const std::vector<uint8_t> &bytes, ElementType type,
-                  int64_t i) {
-  switch (type) {
-  case ElementType::f32:
-    return reinterpret_cast<const float *>(bytes.data())[i];
-  case ElementType::f16:
-    return test::fromHalf(reinterpret_cast<const uint16_t *>(bytes.data())[i]);
-  case ElementType::bf16:
-    return test::fromBFloat16(
-        reinterpret_cast<const uint16_t *>(bytes.data())[i]);
-  case ElementType::i32:
-    return static_cast<float>(reinterpret_cast<const int *>(bytes.data())[i]);
-  }
-  return 0;
-}
-
-/// Fills `count` elements with uniform values in [-1, 1], returning them as
-/// floats exactly as stored (rounded to the element type).
-std::vector<float> fillRandom(std::vector<uint8_t> &bytes, int64_t count,
-                              ElementType type, std::mt19937 &rng) {
-  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
-  std::vector<float> values(count);
-  for (int64_t i = 0; i < count; ++i) {
-    float v = uniform(rng);
-    if (type == ElementType::f32)
-      reinterpret_cast<float *>(bytes.data())[i] = v;
-    else if (type == ElementType::f16)
-      reinterpret_cast<uint16_t *>(bytes.data())[i] = test::toHalf(v);
-    else
-      reinterpret_cast<uint16_t *>(bytes.data())[i] = test::toBFloat16(v);
-    values[i] = readElement(bytes, type, i);
-  }
-  return values;
-}
-
 void runPlan(const KernelPlan &plan, const HostKernels &kernels,
              Buffers &buffers, uint64_t seedBase) {
-  std::vector<void *> pointers;
-  for (auto &buffer : buffers.bytes)
-    pointers.push_back(buffer.data());
+  std::vector<void *> pointers = buffers.getPointers();
   std::vector<uint64_t> seeds;
   for (int i = 0; i < plan.numSeeds; ++i)
     seeds.push_back(seedBase + i);
@@ -240,35 +171,6 @@ double relativeTolerance(ElementType type, const TileConfig &tile,
   }
 }
 
-const BufferSpec *findBuffer(const KernelPlan &plan, BufferSpec::Role role,
-                             int index, const std::string &name = "") {
-  for (const BufferSpec &buffer : plan.buffers)
-    if (buffer.role == role && (index < 0 || buffer.index == index) &&
-        (name.empty() || buffer.name == name))
-      return &buffer;
-  return nullptr;
-}
-
-int bufferNumber(const KernelPlan &plan, const BufferSpec *buffer) {
-  return static_cast<int>(buffer - plan.buffers.data());
-}
-
-void expectClose(const std::string &what, const std::vector<uint8_t> &bytes,
-                 ElementType type, const std::vector<double> &reference,
-                 double relative) {
-  double scale = 0;
-  for (double r : reference)
-    scale = std::max(scale, std::fabs(r));
-  double tolerance = relative * std::max(scale, 1e-6);
-  int reported = 0;
-  for (size_t i = 0; i < reference.size(); ++i) {
-    double got = readElement(bytes, type, static_cast<int64_t>(i));
-    if (!(std::fabs(got - reference[i]) <= tolerance) && reported++ < 5)
-      ADD_FAILURE() << what << "[" << i << "] = " << got << ", reference "
-                    << reference[i] << " (tolerance " << tolerance << ")";
-  }
-}
-
 class Emulation : public ::testing::TestWithParam<Variant> {};
 
 TEST_P(Emulation, MatchesReference) {
@@ -286,104 +188,13 @@ TEST_P(Emulation, MatchesReference) {
   const KernelPlan &plan = compiled.plan;
   HostKernels kernels(plan);
 
-  // Arguments: grad_output, input, weight (a layer without an input gradient
-  // never reads its weight, so the plan may lack that buffer).
-  auto outSize = [&](int axis) {
-    return (spec.inputShape[2 + axis] + 2 * spec.padding[axis] -
-            spec.dilation[axis] * (spec.weightShape[2 + axis] - 1) - 1) /
-               spec.stride[axis] + 1;
-  };
-  const int64_t dyH = outSize(0), dyW = outSize(1);
-  const int64_t argSizes[3] = {
-      spec.inputShape[0] * spec.weightShape[0] * dyH * dyW,
-      spec.inputShape[0] * spec.inputShape[1] * spec.inputShape[2] *
-          spec.inputShape[3],
-      spec.weightShape[0] * spec.weightShape[1] * spec.weightShape[2] *
-          spec.weightShape[3]};
-  Buffers buffers(plan);
-  std::mt19937 rng(42);
-  std::vector<std::vector<float>> args(3);
-  for (int i = 0; i < 3; ++i) {
-    std::vector<uint8_t> bytes(argSizes[i] * getElementSize(spec.dtype));
-    args[i] = fillRandom(bytes, argSizes[i], spec.dtype, rng);
-    if (const BufferSpec *arg = findBuffer(plan, BufferSpec::Role::Argument, i)) {
-      ASSERT_EQ(arg->numElements, argSizes[i]) << "argument " << i;
-      buffers.assign(bufferNumber(plan, arg), std::move(bytes));
-    } else {
-      ASSERT_TRUE(i == 2 && !spec.needInputGrad) << "argument " << i;
-    }
-  }
-  runPlan(plan, kernels, buffers, /*seedBase=*/1234);
-
-  // Which channels were kept: the kept list, or all of them when dense.
-  const int64_t cout = spec.weightShape[0];
-  int64_t expectedK = std::max<int64_t>(
-      static_cast<int64_t>(std::floor(spec.keep * cout)), 1);
-  std::vector<bool> keptMask(cout, expectedK == cout);
-  std::vector<int> keptList;
-  if (const BufferSpec *kept =
-          findBuffer(plan, BufferSpec::Role::Temporary, -1, "kept")) {
-    ASSERT_EQ(kept->numElements, expectedK);
-    const int *list = reinterpret_cast<const int *>(
-        buffers.bytes[bufferNumber(plan, kept)].data());
-    keptList.assign(list, list + expectedK);
-    for (size_t i = 0; i < keptList.size(); ++i) {
-      ASSERT_TRUE(keptList[i] >= 0 && keptList[i] < cout) << keptList[i];
-      if (i) {
-        ASSERT_LT(keptList[i - 1], keptList[i]) << "kept list not ascending";
-      }
-      keptMask[keptList[i]] = true;
-    }
-  } else {
-    ASSERT_EQ(expectedK, cout) << "a sparse layer needs a kept list";
-  }
-
-  // Top-k: no dropped channel may score above a kept one (ties aside).
-  const auto &dy = args[0];
-  if (spec.select == Select::topk && !keptList.empty()) {
-    std::vector<double> scores = test::referenceScores(spec, dy, dyH, dyW);
-    double lowestKept = 1e300, highestDropped = -1e300;
-    for (int64_t c = 0; c < cout; ++c)
-      (keptMask[c] ? lowestKept : highestDropped) =
-          keptMask[c] ? std::min(lowestKept, scores[c])
-                      : std::max(highestDropped, scores[c]);
-    EXPECT_GE(lowestKept, highestDropped * (1 - 1e-6)) << "not the top k";
-  }
-
-  test::ReferenceGrads ref = test::referenceBackward(
-      spec, args[1], args[2], dy, keptMask, dyH, dyW);
-  // Reduction lengths: wgrad over (N, Ho, Wo), dgrad over (k_g, KH, KW).
-  const int64_t taps = spec.weightShape[2] * spec.weightShape[3];
-  double weightTolerance = relativeTolerance(spec.dtype, variant.tile,
-                                             spec.inputShape[0] * dyH * dyW);
-  double inputTolerance =
-      relativeTolerance(spec.dtype, variant.tile, cout / spec.groups * taps);
-  double biasTolerance =
-      relativeTolerance(spec.dtype, getSimtTileConfigs()[0], 1);
-  auto result = [&](int index) -> const std::vector<uint8_t> & {
-    const BufferSpec *buffer = findBuffer(plan, BufferSpec::Role::Result, index);
-    EXPECT_NE(buffer, nullptr) << "result " << index;
-    return buffers.bytes[bufferNumber(plan, buffer)];
-  };
-  expectClose("grad_weight", result(0), spec.dtype, ref.gradWeight,
-              weightTolerance);
-  expectClose("grad_bias", result(1), spec.dtype, ref.gradBias, biasTolerance);
-  if (spec.needInputGrad)
-    expectClose("grad_input", result(2), spec.dtype, ref.gradInput,
-                inputTolerance);
-  else
-    EXPECT_EQ(findBuffer(plan, BufferSpec::Role::Result, 2), nullptr);
-
-  // Dropped channels' weight and bias gradients are exactly zero.
-  int64_t rowSize = static_cast<int64_t>(ref.gradWeight.size()) / cout;
-  for (int64_t c = 0; c < cout; ++c) {
-    if (keptMask[c])
-      continue;
-    EXPECT_EQ(readElement(result(1), spec.dtype, c), 0.0f) << "bias " << c;
-    for (int64_t j = 0; j < rowSize; ++j)
-      ASSERT_EQ(readElement(result(0), spec.dtype, c * rowSize + j), 0.0f)
-          << "weight row " << c;
-  }
+  checkLayerPlan(
+      spec, plan, spec.getNumKept(),
+      [&](Buffers &buffers) { runPlan(plan, kernels, buffers, 1234); },
+      {[&](int64_t length) {
+         return relativeTolerance(spec.dtype, variant.tile, length);
+       },
+       relativeTolerance(spec.dtype, getSimtTileConfigs()[0], 1)});
 }
 
 std::vector<Variant> getVariants() {
@@ -437,20 +248,9 @@ std::vector<int> runAndReadKept(
   EXPECT_TRUE(compiled.ok()) << compiled.error;
   const KernelPlan &plan = compiled.plan;
   HostKernels kernels(plan);
-  Buffers buffers(plan);
-  std::mt19937 rng(7);
-  for (int i = 0; i < 3; ++i) {
-    const BufferSpec *arg = findBuffer(plan, BufferSpec::Role::Argument, i);
-    std::vector<uint8_t> &bytes = buffers.bytes[bufferNumber(plan, arg)];
-    fillRandom(bytes, arg->numElements, arg->type, rng);
-    if (adjust)
-      adjust(i, reinterpret_cast<float *>(bytes.data()), arg->numElements);
-  }
-  runPlan(plan, kernels, buffers, seed);
-  const BufferSpec *kept = findBuffer(plan, BufferSpec::Role::Temporary, -1, "kept");
-  const int *list = reinterpret_cast<const int *>(
-      buffers.bytes[bufferNumber(plan, kept)].data());
-  return std::vector<int>(list, list + kept->numElements);
+  return test::runAndReadKept(
+      plan, spec.getNumKept(),
+      [&](Buffers &buffers) { runPlan(plan, kernels, buffers, seed); }, adjust);
 }
 
 /// Equal scores: exactly k channels are kept, the lowest-numbered ones.

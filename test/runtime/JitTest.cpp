@@ -16,6 +16,7 @@
 
 #include <cstring>
 #include <functional>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -96,6 +97,148 @@ TEST(Jit, KeepsWithTheSameKeptCountShareOneLayer) {
   EXPECT_EQ(jit.getLayerHits(), 1);
   spec.keep = 0.52; // k = floor(33.28) = 33
   EXPECT_NE(jit.getLayer(spec, CodegenOptions()), first);
+}
+
+//===----------------------------------------------------------------------===//
+// CPU layers
+//===----------------------------------------------------------------------===//
+
+TEST(LayerKey, CpuOptionsChangeTheCpuKey) {
+  ConvLayerSpec spec = baseLayer();
+  CpuCodegenOptions options;
+  std::set<std::string> keys = {getCpuLayerKey(spec, options),
+                                getLayerKey(spec, CodegenOptions())};
+  CpuCodegenOptions avx512 = options, tile = options, threads = options;
+  avx512.isa = Isa::avx512;
+  tile.tile = getCpuTileConfigs(Isa::avx2)[1];
+  threads.threads = 2;
+  for (const CpuCodegenOptions &changed : {avx512, tile, threads})
+    EXPECT_TRUE(keys.insert(getCpuLayerKey(spec, changed)).second);
+  spec.keep = 0.25;
+  EXPECT_TRUE(keys.insert(getCpuLayerKey(spec, options)).second);
+}
+
+/// What the fake CPU kernels saw: the slots and the tile range.
+struct CpuCall {
+  std::vector<uint64_t> slots;
+  int64_t begin, end;
+};
+std::mutex cpuCallsMutex;
+std::vector<CpuCall> cpuCalls;
+
+template <int NumParams>
+void recordCpuCall(const uint64_t *params, int64_t begin, int64_t end) {
+  std::lock_guard<std::mutex> lock(cpuCallsMutex);
+  cpuCalls.push_back({{params, params + NumParams}, begin, end});
+}
+
+/// A fake CPU toolchain: a one-call plan whose kernel takes (a buffer, k, a
+/// scratch buffer of 4 floats per worker), counting compiles and links.
+struct FakeCpu {
+  std::shared_ptr<std::atomic<int>> layers =
+      std::make_shared<std::atomic<int>>(0);
+  std::shared_ptr<std::atomic<int>> links =
+      std::make_shared<std::atomic<int>>(0);
+  FakeObjectCompiler objects;
+
+  CpuToolchain get(bool withTarget = true) const {
+    CpuToolchain cpu;
+    cpu.compileLayer = [layers = layers](const ConvLayerSpec &,
+                                         const CpuCodegenOptions &options) {
+      ++*layers;
+      CompileResult result;
+      KernelPlan &plan = result.plan;
+      plan.device = Device::cpu;
+      plan.kernels.push_back(makeKernel("cpu_" + options.tile.getName()));
+      plan.buffers = {
+          {BufferSpec::Role::Argument, 0, ElementType::f32, 64, "arg0"},
+          {BufferSpec::Role::Scratch, -1, ElementType::f32, 4, "scratch"}};
+      plan.launches.push_back({0,
+                               {5, 1, 1},
+                               {1, 1, 1},
+                               {{KernelParam::Kind::Buffer, 0},
+                                {KernelParam::Kind::Int64, 7},
+                                {KernelParam::Kind::Buffer, 1}}});
+      return result;
+    };
+    cpu.compileKernel = objects.get();
+    cpu.load = [links = links](const std::string &object,
+                               const std::string &) -> CpuKernelEntry {
+      EXPECT_EQ(object.rfind("object:", 0), 0u);
+      ++*links;
+      return recordCpuCall<3>;
+    };
+    if (withTarget)
+      cpu.target = fakeCpu();
+    return cpu;
+  }
+};
+
+TEST(Jit, CpuLayersCompileOnceAndLinkEachKernelOnce) {
+  FakeCpu cpu;
+  Jit jit(KernelCache::Options{}, FakeLayerCompiler().get(),
+          FakeCompiler().get(), cpu.get());
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i)
+    threads.emplace_back(
+        [&] { jit.getCpuLayer(baseLayer(), CpuCodegenOptions()); });
+  for (auto &thread : threads)
+    thread.join();
+  EXPECT_EQ(*cpu.layers, 1);
+  EXPECT_EQ(*cpu.links, 1);
+  EXPECT_EQ(jit.getLayerHits(), 3);
+  // Another layer with the same kernel links nothing new.
+  ConvLayerSpec other = baseLayer();
+  other.keep = 0.25;
+  auto layer = jit.getCpuLayer(other, CpuCodegenOptions());
+  EXPECT_EQ(*cpu.layers, 2);
+  EXPECT_EQ(*cpu.links, 1);
+  EXPECT_EQ(*cpu.objects.calls, 1);
+  EXPECT_EQ(layer->entries.size(), 1u);
+}
+
+TEST(Jit, RunCpuGivesEachWorkerItsTilesAndItsScratch) {
+  FakeCpu cpu;
+  Jit jit(KernelCache::Options{}, FakeLayerCompiler().get(),
+          FakeCompiler().get(), cpu.get());
+  auto layer = jit.getCpuLayer(baseLayer(), CpuCodegenOptions());
+  std::vector<float> argument(64), scratch(2 * 4);
+  // Two workers: tiles [0, 3) on worker 1, [3, 5) on worker 0.
+  ParallelFor twoWorkers = [](int64_t tiles, const auto &body) {
+    body(0, 3, 1);
+    body(3, tiles, 0);
+  };
+  cpuCalls.clear();
+  Jit::runCpu(*layer, {argument.data(), scratch.data()}, {}, twoWorkers);
+  ASSERT_EQ(cpuCalls.size(), 2u);
+  auto address = [](const void *pointer) {
+    return static_cast<uint64_t>(reinterpret_cast<uintptr_t>(pointer));
+  };
+  EXPECT_EQ(cpuCalls[0].slots, (std::vector<uint64_t>{
+                                   address(argument.data()), 7,
+                                   address(scratch.data() + 4)}));
+  EXPECT_EQ(cpuCalls[0].begin, 0);
+  EXPECT_EQ(cpuCalls[0].end, 3);
+  EXPECT_EQ(cpuCalls[1].slots[2], address(scratch.data()));
+  EXPECT_EQ(cpuCalls[1].begin, 3);
+  EXPECT_EQ(cpuCalls[1].end, 5);
+  // An empty range of calls runs nothing.
+  cpuCalls.clear();
+  Jit::runCpu(*layer, {argument.data(), scratch.data()}, {}, twoWorkers, 1);
+  EXPECT_TRUE(cpuCalls.empty());
+}
+
+TEST(Jit, WithoutACpuTargetThereAreNoCpuKernels) {
+  Jit jit(KernelCache::Options{}, FakeLayerCompiler().get(),
+          FakeCompiler().get(), FakeCpu().get(/*withTarget=*/false));
+  EXPECT_EQ(jit.getCpuTarget(), std::nullopt);
+  try {
+    jit.getCpuLayer(baseLayer(), CpuCodegenOptions());
+    ADD_FAILURE() << "no CompileError";
+  } catch (const CompileError &error) {
+    EXPECT_STREQ(error.what(), "ssprop: no CPU kernels on this machine (the "
+                               "CPU backend needs AVX2 and FMA)");
+  }
 }
 
 //===----------------------------------------------------------------------===//

@@ -16,6 +16,7 @@
 #include <fstream>
 #include <functional>
 #include <regex>
+#include <set>
 #include <thread>
 
 #include <sys/stat.h>
@@ -52,9 +53,82 @@ TEST(KernelKey, ArchAndSourceChangeIt) {
   EXPECT_NE(key, cache.getKey(edited, Arch::sm90));
 }
 
+/// CPU objects depend on the kernel and on every field of the CPU target;
+/// a cubin of the same kernel is another entry.
+TEST(KernelKey, EveryCpuTargetFieldChangesIt) {
+  KernelCache cache(KernelCache::Options{});
+  KernelSource kernel = makeKernel("a");
+  std::vector<std::function<void(CpuTarget &)>> edits = {
+      [](CpuTarget &t) { t.cpu = "skylake-avx512"; },
+      [](CpuTarget &t) { t.features += ",+avx512f"; },
+      [](CpuTarget &t) { t.isa = Isa::avx512; },
+      [](CpuTarget &t) { t.llvmVersion = "20.1.0"; },
+      [](CpuTarget &t) { t.options = "O2"; },
+  };
+  std::set<std::string> keys = {cache.getKey(kernel, fakeCpu()),
+                                cache.getKey(kernel, Arch::sm90)};
+  EXPECT_EQ(keys.size(), 2u);
+  for (auto &edit : edits) {
+    CpuTarget target = fakeCpu();
+    edit(target);
+    EXPECT_TRUE(keys.insert(cache.getKey(kernel, target)).second);
+  }
+  KernelSource edited = kernel;
+  edited.code += " ";
+  EXPECT_TRUE(keys.insert(cache.getKey(edited, fakeCpu())).second);
+}
+
 //===----------------------------------------------------------------------===//
 // Memory and disk cache
 //===----------------------------------------------------------------------===//
+
+TEST(KernelCache, CpuObjectsAreCachedOnDiskWithTheirChecksum) {
+  fs::path dir = makeTempDir("objects");
+  FakeObjectCompiler compiler;
+  KernelSource kernel = makeKernel("cpu_kernel");
+  {
+    KernelCache cache(diskOptions(dir), nullptr, compiler.get());
+    EXPECT_EQ(*cache.getObject(kernel, fakeCpu()),
+              "object:cpu_kernel:znver3");
+    EXPECT_EQ(*compiler.calls, 1);
+  }
+  KernelCache again(diskOptions(dir), nullptr, compiler.get());
+  fs::path entry = again.getObjectPath(again.getKey(kernel, fakeCpu()));
+  EXPECT_EQ(entry.extension(), ".o");
+  std::ifstream in(entry);
+  std::string magic, checksum;
+  in >> magic >> checksum;
+  EXPECT_EQ(magic, "ssprop-object-v1");
+  EXPECT_EQ(checksum, Sha256::hex("object:cpu_kernel:znver3"));
+  EXPECT_EQ(*again.getObject(kernel, fakeCpu()), "object:cpu_kernel:znver3");
+  EXPECT_EQ(*compiler.calls, 1);
+  EXPECT_EQ(again.getStats().diskHits, 1);
+  // A damaged object is compiled again and rewritten.
+  std::ofstream(entry, std::ios::trunc) << "ssprop-object-v1 00 3\nabc";
+  KernelCache third(diskOptions(dir), nullptr, compiler.get());
+  EXPECT_EQ(*third.getObject(kernel, fakeCpu()), "object:cpu_kernel:znver3");
+  EXPECT_EQ(*compiler.calls, 2);
+}
+
+TEST(KernelCache, OneBoundCoversCubinsAndObjects) {
+  fs::path dir = makeTempDir("mixed-bound");
+  FakeCompiler cubins;          // entries of ~1100 bytes
+  FakeObjectCompiler objects;
+  KernelCache cache(diskOptions(dir, 2500), cubins.get(), objects.get());
+  cache.getCubin(makeKernel("old_cubin"), Arch::sm90);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  for (int i = 0; i < 40; ++i) // ~100-byte objects
+    cache.getObject(makeKernel("object" + std::to_string(i)), fakeCpu());
+  EXPECT_FALSE(fs::exists(
+      cache.getEntryPath(cache.getKey(makeKernel("old_cubin"), Arch::sm90))));
+  EXPECT_TRUE(fs::exists(cache.getObjectPath(
+      cache.getKey(makeKernel("object39"), fakeCpu()))));
+}
+
+TEST(KernelCache, ObjectsNeedAnObjectCompiler) {
+  KernelCache cache(KernelCache::Options{});
+  EXPECT_THROW(cache.getObject(makeKernel("a"), fakeCpu()), std::logic_error);
+}
 
 TEST(KernelCache, ConcurrentRequestsCompileOnce) {
   FakeCompiler compiler;

@@ -93,6 +93,23 @@ struct FakeLayerCompiler {
   }
 };
 
+/// A stand-in for LLVM: "objects" named after the kernel, counted.
+struct FakeObjectCompiler {
+  std::shared_ptr<std::atomic<int>> calls =
+      std::make_shared<std::atomic<int>>(0);
+
+  KernelCache::ObjectCompiler get() const {
+    return [calls = calls](const KernelSource &k, const CpuTarget &target) {
+      ++*calls;
+      return "object:" + k.name + ":" + target.cpu;
+    };
+  }
+};
+
+inline CpuTarget fakeCpu() {
+  return {"znver3", "+avx2,+fma", Isa::avx2, "19.1.7", "O3"};
+}
+
 inline KernelCache::Options diskOptions(const fs::path &dir,
                                         int64_t maxBytes = 1 << 30) {
   KernelCache::Options options;

@@ -1,9 +1,11 @@
 //===- Compiler.h - the compiler behind one plain C++ call ------*- C++ -*-===//
 //
-// The wall between the compiler (MLIR, built without exceptions or RTTI of
-// its own) and the runtime: a convolution layer spec goes in; the lowered IR
-// and the kernel plan (CUDA sources, buffers, launches) come out. Nothing here
-// mentions an MLIR type, so runtime code can include it freely.
+// The wall between the compiler (MLIR and LLVM, built without exceptions or
+// RTTI of their own) and the runtime: a convolution layer spec goes in; the
+// lowered IR and the kernel plan (CUDA sources or CPU kernel modules,
+// buffers, launches) come out; CPU kernels compile to objects, which the ORC
+// JIT loads into the process. Nothing here mentions an MLIR or LLVM type, so
+// runtime code can include it freely.
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,9 +13,13 @@
 #define SSPROP_COMPILER_COMPILER_H
 
 #include "ssprop/Core/CodegenOptions.h"
+#include "ssprop/Core/CpuCodegenOptions.h"
 #include "ssprop/Core/KernelPlan.h"
 #include "ssprop/Core/LayerSpec.h"
 
+#include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -40,6 +46,52 @@ std::string buildConvBackwardIR(const ConvLayerSpec &spec);
 /// CUDA kernels. Thread-safe.
 CompileResult compileConvBackward(const ConvLayerSpec &spec,
                                   const CodegenOptions &options);
+
+/// Builds the layer's IR, lowers it with --ssprop-lower-to-gemm and emits its
+/// CPU kernels (a plan on Device::cpu). Thread-safe.
+CompileResult compileConvBackwardCpu(const ConvLayerSpec &spec,
+                                     const CpuCodegenOptions &options);
+
+/// The host CPU as LLVM names it, the best instruction set the CPU kernels
+/// use on it and how objects are compiled; std::nullopt on a CPU without
+/// AVX2 and FMA (no generated kernels).
+std::optional<CpuTarget> getHostCpuTarget();
+
+struct ObjectResult {
+  std::string error;
+  /// A relocatable object holding the kernel's entry point.
+  std::string object;
+  bool ok() const { return error.empty(); }
+};
+
+/// Compiles a CPU kernel (KernelSource::code, an MLIR module) to an object
+/// for `target`. Thread-safe.
+ObjectResult compileCpuKernel(const KernelSource &kernel,
+                              const CpuTarget &target);
+
+/// The entry point of a CPU kernel: `params` holds one 8-byte slot per
+/// KernelParam (a pointer or an integer); it computes tiles [begin, end).
+using CpuKernelEntry = void (*)(const uint64_t *params, int64_t begin,
+                                int64_t end);
+
+/// Links CPU kernel objects into the process with LLVM's ORC JIT and finds
+/// their entry points. Thread-safe.
+class CpuObjectLoader {
+public:
+  CpuObjectLoader();
+  ~CpuObjectLoader();
+  CpuObjectLoader(const CpuObjectLoader &) = delete;
+  CpuObjectLoader &operator=(const CpuObjectLoader &) = delete;
+
+  /// The entry point of `kernel` in `object`, linked on first request; null
+  /// with `error` set when the object cannot be linked.
+  CpuKernelEntry load(const std::string &object, const std::string &kernel,
+                      std::string &error);
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> impl;
+};
 
 /// The kernel plans of every function in a module of conv2d_backward ops
 /// (such as examples/resnet50_backward.mlir), each lowered and emitted.

@@ -1,9 +1,12 @@
 //===- KernelCache.h - compiled kernels in memory and on disk ---*- C++ -*-===//
 //
-// Cubins keyed by a SHA-256 of everything that determines them: the kernel
-// source (which embeds the prelude and every specialisation constant), the
-// NVRTC version and options, the arch and the ssprop version. Entries live in
-// memory and in one file per key on disk; see docs/runtime.md.
+// Compiled kernels keyed by a SHA-256 of everything that determines them:
+// cubins by the kernel source (which embeds the prelude and every
+// specialisation constant), the NVRTC version and options, the arch and the
+// ssprop version; CPU objects by the kernel module, the LLVM version, the CPU
+// name and features, the instruction set, the compile options and the ssprop
+// version. Entries live in memory and in one file per key on disk, under one
+// size bound; see docs/runtime.md.
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,6 +14,7 @@
 #define SSPROP_RUNTIME_KERNELCACHE_H
 
 #include "ssprop/Core/CodegenOptions.h"
+#include "ssprop/Core/CpuCodegenOptions.h"
 #include "ssprop/Core/KernelPlan.h"
 #include "ssprop/Runtime/OnceMap.h"
 
@@ -46,18 +50,31 @@ public:
 
   /// How a cubin is made on a miss (NVRTC by default; tests substitute).
   using Compiler = std::function<std::string(const KernelSource &, Arch)>;
+  /// How a CPU object is made on a miss (the compiler facade's
+  /// compileCpuKernel in the product); throws on failure.
+  using ObjectCompiler =
+      std::function<std::string(const KernelSource &, const CpuTarget &)>;
 
-  explicit KernelCache(Options options, Compiler compiler = nullptr);
+  explicit KernelCache(Options options, Compiler compiler = nullptr,
+                       ObjectCompiler objectCompiler = nullptr);
 
   /// The cubin of `kernel` for `arch`, from memory, from disk, or compiled.
   /// Concurrent requests for one key compile it once. Throws NvrtcError.
   std::shared_ptr<const std::string> getCubin(const KernelSource &kernel,
                                               Arch arch);
+  /// The object of a CPU kernel for `target`, likewise. Throws what the
+  /// object compiler throws (std::logic_error without one).
+  std::shared_ptr<const std::string> getObject(const KernelSource &kernel,
+                                               const CpuTarget &target);
 
   /// The cache key of `kernel` for `arch`: 64 hex digits.
   std::string getKey(const KernelSource &kernel, Arch arch) const;
-  /// The file that holds (or would hold) the entry of `key`.
+  /// The cache key of a CPU kernel for `target`.
+  std::string getKey(const KernelSource &kernel, const CpuTarget &target) const;
+  /// The file that holds (or would hold) the cubin of `key`.
   std::string getEntryPath(const std::string &key) const;
+  /// The file that holds (or would hold) the CPU object of `key`.
+  std::string getObjectPath(const std::string &key) const;
   /// False once the directory proved unusable (one warning is printed).
   bool isDiskEnabled() const;
 
@@ -67,15 +84,27 @@ public:
   void clearMemory();
 
 private:
-  std::shared_ptr<const std::string> load(const KernelSource &kernel,
-                                          Arch arch, const std::string &key);
-  std::shared_ptr<const std::string> readEntry(const std::string &key);
-  void writeEntry(const std::string &key, const std::string &cubin);
+  /// A kind of entry: cubins or CPU objects.
+  struct Kind {
+    const char *magic, *extension, *what;
+  };
+  std::shared_ptr<const std::string>
+  get(const Kind &kind, const std::string &key,
+      const std::function<std::string()> &compile, const std::string &what);
+  std::shared_ptr<const std::string>
+  load(const Kind &kind, const std::string &key,
+       const std::function<std::string()> &compile, const std::string &what);
+  std::string getPath(const Kind &kind, const std::string &key) const;
+  std::shared_ptr<const std::string> readEntry(const Kind &kind,
+                                               const std::string &key);
+  void writeEntry(const Kind &kind, const std::string &key,
+                  const std::string &data);
   void evictToBound(const std::string &keep);
   void disableDisk(const std::string &reason);
 
   Options options;
   Compiler compiler;
+  ObjectCompiler objectCompiler;
   mutable std::mutex mutex; // guards stats and diskEnabled
   OnceMap<std::shared_ptr<const std::string>> memory;
   CacheStats stats;

@@ -1,4 +1,4 @@
-//===- PackedParams.h - a launch's parameters as the driver takes them -*- C++
+//===- PackedParams.h - a launch's parameters as kernels take them -*- C++
 //-*-===//
 
 #ifndef SSPROP_RUNTIME_PACKEDPARAMS_H
@@ -12,7 +12,7 @@
 namespace ssprop {
 
 /// A launch's parameter values as cuLaunchKernel takes them: one 8-byte slot
-/// per parameter and a pointer to each slot.
+/// per parameter and a pointer to each slot. CPU kernels take the slots.
 class PackedParams {
 public:
   /// `buffers[i]` is the address of plan buffer i; `seeds[i]` seed i's value.
@@ -23,6 +23,8 @@ public:
   PackedParams &operator=(const PackedParams &) = delete;
 
   void **get() { return pointers.data(); }
+  /// The slots themselves (a CPU kernel's parameters).
+  const std::vector<uint64_t> &getValues() const { return slots; }
 
 private:
   std::vector<uint64_t> slots;
