@@ -2,7 +2,9 @@
 
 #include "ssprop/Runtime/LayerResolver.h"
 
+#include <cstdlib>
 #include <future>
+#include <iostream>
 
 namespace ssprop {
 namespace {
@@ -10,6 +12,12 @@ namespace {
 /// `options` with the tile of a generated tactic.
 CodegenOptions withTile(CodegenOptions options, const Tactic &tactic) {
   options.dgradTile = options.wgradTile = tactic.tile;
+  return options;
+}
+
+/// `options` with the tile of a generated CPU tactic.
+CpuCodegenOptions withCpuTile(CpuCodegenOptions options, const Tactic &tactic) {
+  options.tile = tactic.cpuTile;
   return options;
 }
 
@@ -23,12 +31,20 @@ void compileGenerated(Jit &jit, const std::vector<Tactic> &candidates,
     if (tactic.kind == TacticKind::generated)
       compiles.push_back(std::async(std::launch::async, [&, tactic] {
         try {
-          jit.getLayer(spec, withTile(target.options, tactic));
+          if (target.device == Device::cpu)
+            jit.getCpuLayer(spec, withCpuTile(target.cpu, tactic));
+          else
+            jit.getLayer(spec, withTile(target.options, tactic));
         } catch (const std::exception &) {
         }
       }));
   for (std::future<void> &compile : compiles)
     compile.wait();
+}
+
+bool isLogging() {
+  const char *log = std::getenv("SSPROP_LOG");
+  return log && std::string(log) == "1";
 }
 
 } // namespace
@@ -40,6 +56,9 @@ std::string getTacticKey(const ConvLayerSpec &spec, const LayerTarget &target) {
                                    channels, kKeptGranularity);
   ConvLayerSpec layer = spec;
   layer.keep = 1.0;
+  if (target.device == Device::cpu)
+    return getCpuLayerKey(layer, withCpuTile(target.cpu, Tactic())) + "|k" +
+           std::to_string(bucket);
   return getLayerKey(layer, target.options) + "|k" + std::to_string(bucket) +
          (target.allowTf32 ? "|tf32" : "|exact-f32");
 }
@@ -75,6 +94,9 @@ LayerResolver::Key LayerResolver::makeKey(const ConvLayerSpec &spec,
           o.numSMs,
           o.wgradSplitK,
           target.allowTf32,
+          static_cast<int64_t>(target.device),
+          static_cast<int64_t>(target.cpu.isa),
+          target.cpu.threads,
           static_cast<int64_t>(getTacticSettingsGeneration())};
 }
 
@@ -105,6 +127,9 @@ LayerResolver::resolve(const ConvLayerSpec &spec, const LayerTarget &target,
   Tactic tactic = choose(spec, target, timer, mayTime, memoise);
   auto layer =
       std::make_shared<const ResolvedLayer>(withKernels(tactic, spec, target));
+  if (isLogging())
+    std::cerr << "ssprop: layer " << getTacticKey(spec, target) << " runs "
+              << tactic.getName() << "\n";
   if (!memoise)
     return layer;
   std::lock_guard<std::mutex> lock(mutex);
@@ -115,14 +140,18 @@ LayerResolver::resolve(const ConvLayerSpec &spec, const LayerTarget &target,
 Tactic LayerResolver::choose(const ConvLayerSpec &spec,
                              const LayerTarget &target, const Timer &timer,
                              bool mayTime, bool &memoise) {
-  const std::vector<Tactic> candidates =
-      getTacticCandidates(spec, target.allowTf32);
+  std::vector<Tactic> candidates = getCandidates(spec, target);
   const std::string tacticKey = getTacticKey(spec, target);
   if (!mayTime) {
     std::optional<Tactic> known = selector.lookup(tacticKey, candidates);
     memoise = known.has_value();
     return known.value_or(candidates.front());
   }
+  if (std::optional<Tactic> forced = getForcedTactic(candidates))
+    return *forced;
+  // Small CPU layers would never earn back the kernels' compile time.
+  if (target.device == Device::cpu && !isWorthGeneratingOnCpu(spec))
+    candidates = {Tactic::gathered(Device::cpu)};
   bool compiled = false;
   return selector.choose(tacticKey, candidates, [&](const Tactic &tactic) {
     if (!std::exchange(compiled, true))
@@ -131,11 +160,24 @@ Tactic LayerResolver::choose(const ConvLayerSpec &spec,
   });
 }
 
+std::vector<Tactic> LayerResolver::getCandidates(const ConvLayerSpec &spec,
+                                                 const LayerTarget &target) const {
+  if (target.device == Device::cuda)
+    return getTacticCandidates(spec, target.allowTf32);
+  return getCpuTacticCandidates(spec, jit.getCpuTarget()
+                                          ? std::optional<Isa>(target.cpu.isa)
+                                          : std::nullopt);
+}
+
 ResolvedLayer LayerResolver::withKernels(const Tactic &tactic,
                                          const ConvLayerSpec &spec,
                                          const LayerTarget &target) {
-  ResolvedLayer layer{tactic, nullptr};
-  if (tactic.kind == TacticKind::generated)
+  ResolvedLayer layer{tactic, nullptr, nullptr};
+  if (tactic.kind != TacticKind::generated)
+    return layer;
+  if (target.device == Device::cpu)
+    layer.cpuKernels = jit.getCpuLayer(spec, withCpuTile(target.cpu, tactic));
+  else
     layer.kernels = jit.getLayer(spec, withTile(target.options, tactic));
   return layer;
 }

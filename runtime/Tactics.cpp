@@ -76,6 +76,24 @@ std::vector<Tactic> getTacticCandidates(const ConvLayerSpec &spec,
   return candidates;
 }
 
+std::vector<Tactic> getCpuTacticCandidates(const ConvLayerSpec &spec,
+                                           std::optional<Isa> isa) {
+  std::vector<Tactic> candidates;
+  if (isa && (spec.dtype == ElementType::f32 || spec.dtype == ElementType::bf16))
+    for (const CpuTileConfig &tile : getCpuTileConfigs(*isa))
+      candidates.push_back(Tactic::generated(tile));
+  candidates.push_back(Tactic::gathered(Device::cpu));
+  if (isPlainGemm(spec.getGeometry()))
+    candidates.push_back(Tactic::gemm(Device::cpu));
+  return candidates;
+}
+
+bool isWorthGeneratingOnCpu(const ConvLayerSpec &spec) {
+  return spec.getFlopsPerOutputChannel() *
+             static_cast<double>(spec.weightShape[0]) >=
+         kMinCpuGeneratedFlops;
+}
+
 std::string getForcedTacticName() {
   ForcedTactic &forced = getForced();
   std::lock_guard<std::mutex> lock(forced.mutex);
@@ -97,6 +115,11 @@ std::optional<Tactic> getForcedTactic(const std::vector<Tactic> &candidates) {
     return std::nullopt;
   if (std::optional<Tactic> tactic = findCandidate(candidates, forced))
     return tactic;
+  const Device device = candidates.empty() ? Device::cuda
+                                           : candidates.front().device;
+  const Device other = device == Device::cuda ? Device::cpu : Device::cuda;
+  if (!Tactic::parse(forced, device) && Tactic::parse(forced, other))
+    return std::nullopt;
   throw TacticError("SSPROP_TACTIC=" + forced +
                     " is not a candidate for this layer; candidates: " +
                     joinNames(candidates));
@@ -113,9 +136,32 @@ std::string getTimingCacheKey(const DeviceIdentity &device) {
   return Sha256::hex(fields.str());
 }
 
-TacticSelector::TacticSelector(std::string directory, DeviceIdentity device) {
+std::string getTimingCacheKey(const CpuIdentity &cpu) {
+  std::ostringstream fields;
+  fields << "ssprop " SSPROP_VERSION "\ncpu\n"
+         << cpu.model << "\n"
+         << cpu.target.cpu << "\n"
+         << cpu.target.features << "\n"
+         << getIsaName(cpu.target.isa) << "\n"
+         << cpu.target.llvmVersion << "\n"
+         << cpu.target.options << "\n";
+  return Sha256::hex(fields.str());
+}
+
+TacticSelector::TacticSelector(const std::string &directory,
+                               const DeviceIdentity &device) {
+  open(directory, getTimingCacheKey(device));
+}
+
+TacticSelector::TacticSelector(const std::string &directory,
+                               const CpuIdentity &cpu) {
+  open(directory, getTimingCacheKey(cpu));
+}
+
+void TacticSelector::open(const std::string &directory,
+                          const std::string &key) {
   if (!directory.empty())
-    path = directory + "/timing/" + getTimingCacheKey(device) + ".txt";
+    path = directory + "/timing/" + key + ".txt";
   load();
 }
 
@@ -177,6 +223,8 @@ Tactic TacticSelector::choose(const std::string &layerKey,
   std::lock_guard<std::mutex> lock(mutex);
   if (std::optional<Tactic> cached = findCached(layerKey, candidates))
     return *cached;
+  if (candidates.size() == 1)
+    return candidates.front();
   std::optional<Tactic> best;
   double bestMs = std::numeric_limits<double>::infinity();
   std::string failures, report;

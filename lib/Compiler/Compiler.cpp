@@ -108,12 +108,8 @@ std::string print(ModuleOp module) {
 std::string buildConvBackwardIR(const ConvLayerSpec &spec) {
   const auto &x = spec.inputShape;
   const auto &w = spec.weightShape;
-  std::vector<int64_t> dyShape = {x[0], w[0], 0, 0};
-  for (int axis = 0; axis < 2; ++axis)
-    dyShape[2 + axis] =
-        getConvOutputSize(x[2 + axis], w[2 + axis], spec.stride[axis],
-                          spec.padding[axis], spec.dilation[axis])
-            .value_or(-1);
+  std::vector<int64_t> dyShape = {x[0], w[0], spec.getOutputSize(0),
+                                 spec.getOutputSize(1)};
   std::string dy = tensorType(dyShape, spec.dtype);
   std::string input = tensorType({x.begin(), x.end()}, spec.dtype);
   std::string weight = tensorType({w.begin(), w.end()}, spec.dtype);

@@ -41,6 +41,21 @@ std::optional<int64_t> getConvOutputSize(int64_t inputSize, int64_t kernelSize,
   return span / stride + 1;
 }
 
+int64_t ConvLayerSpec::getOutputSize(int axis) const {
+  return getConvOutputSize(inputShape[2 + axis], weightShape[2 + axis],
+                           stride[axis], padding[axis], dilation[axis])
+      .value_or(-1);
+}
+
+double ConvLayerSpec::getFlopsPerOutputChannel() const {
+  return 2.0 * static_cast<double>(inputShape[0]) *
+         static_cast<double>(getOutputSize(0)) *
+         static_cast<double>(getOutputSize(1)) *
+         static_cast<double>(weightShape[1]) *
+         static_cast<double>(weightShape[2]) *
+         static_cast<double>(weightShape[3]);
+}
+
 bool isPointwise(const ConvGeometry &g) {
   return g.kernel == std::array<int64_t, 2>{1, 1} &&
          g.stride == std::array<int64_t, 2>{1, 1} &&

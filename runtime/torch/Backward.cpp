@@ -401,21 +401,20 @@ Tensor3 convBackwardGathered(const ConvBackwardArgs &a) {
 std::vector<Tactic> getConvTactics(const ConvBackwardArgs &args) {
   if (args.gradOutput.is_cuda())
     return getConvTacticsCuda(args);
-  std::vector<Tactic> tactics{Tactic::gathered()};
-  if (isPlainGemm(args.spec.getGeometry()))
-    tactics.push_back(Tactic::gemm());
-  return tactics;
+  if (args.gradOutput.is_cpu())
+    return getConvTacticsCpu(args);
+  return getCpuTacticCandidates(args.spec, std::nullopt);
 }
 
 Tactic chooseHostTactic(const ConvBackwardArgs &args) {
-  // The matrix products of CUDA's cuBLAS tactic run here on the CPU's BLAS,
-  // so that they are tested without a GPU.
-  std::optional<Tactic> forced = Tactic::parse(getForcedTacticName());
-  const std::vector<Tactic> candidates = getConvTactics(args);
+  std::optional<Tactic> forced =
+      Tactic::parse(getForcedTacticName(), Device::cpu);
+  const std::vector<Tactic> candidates =
+      getCpuTacticCandidates(args.spec, std::nullopt);
   if (forced && std::find(candidates.begin(), candidates.end(), *forced) !=
                     candidates.end())
     return *forced;
-  return Tactic::gathered();
+  return Tactic::gathered(Device::cpu);
 }
 
 //===----------------------------------------------------------------------===//
@@ -511,16 +510,8 @@ void countBackwardFlops(double perChannel, int64_t channels, int64_t numKept,
 } // namespace
 
 void countConvBackwardFlops(const ConvBackwardArgs &a) {
-  const at::Tensor &dy = a.gradOutput, &w = a.weight;
-  // 2 * N * Ho * Wo * Cin/g * KH * KW per output channel.
-  const double perChannel = 2.0 * static_cast<double>(dy.size(0)) *
-                            static_cast<double>(dy.size(2)) *
-                            static_cast<double>(dy.size(3)) *
-                            static_cast<double>(w.size(1)) *
-                            static_cast<double>(w.size(2)) *
-                            static_cast<double>(w.size(3));
-  countBackwardFlops(perChannel, w.size(0), a.spec.getNumKept(),
-                     a.spec.weightOnly, a.outputMask);
+  countBackwardFlops(a.spec.getFlopsPerOutputChannel(), a.weight.size(0),
+                     a.spec.getNumKept(), a.spec.weightOnly, a.outputMask);
 }
 
 void countLinearBackwardFlops(const at::Tensor &dy, const at::Tensor &w,

@@ -31,20 +31,6 @@
 namespace ssprop::torch_bridge {
 namespace {
 
-at::ScalarType getScalarType(ElementType type) {
-  switch (type) {
-  case ElementType::f32:
-    return at::kFloat;
-  case ElementType::f16:
-    return at::kHalf;
-  case ElementType::bf16:
-    return at::kBFloat16;
-  case ElementType::i32:
-    return at::kInt;
-  }
-  return at::kFloat;
-}
-
 /// The element types the generated kernels read.
 bool hasGeneratedKernels(at::ScalarType type) {
   return type == at::kFloat || type == at::kHalf || type == at::kBFloat16;
@@ -73,99 +59,16 @@ uint64_t drawSeed() {
   return z ^ (z >> 31);
 }
 
-/// Device memory for every plan buffer: the arguments (contiguous NCHW), the
-/// results and the temporaries, all from the caching allocator.
-std::vector<at::Tensor> allocateBuffers(const KernelPlan &plan,
-                                        const ConvBackwardArgs &args) {
-  const at::Tensor arguments[3] = {args.gradOutput.contiguous(),
-                                   args.input.contiguous(),
-                                   args.weight.contiguous()};
-  std::vector<at::Tensor> buffers;
-  for (const BufferSpec &buffer : plan.buffers) {
-    if (buffer.role == BufferSpec::Role::Argument) {
-      buffers.push_back(arguments[buffer.index]);
-      TORCH_INTERNAL_ASSERT(buffers.back().numel() == buffer.numElements);
-      continue;
-    }
-    buffers.push_back(at::empty({buffer.numElements},
-                                args.input.options().dtype(
-                                    getScalarType(buffer.type))));
-  }
-  return buffers;
-}
-
-at::Tensor findResult(const KernelPlan &plan, std::vector<at::Tensor> &buffers,
-                      int index) {
-  for (size_t i = 0; i < plan.buffers.size(); ++i)
-    if (plan.buffers[i].role == BufferSpec::Role::Result &&
-        plan.buffers[i].index == index)
-      return buffers[i];
-  return at::Tensor();
-}
-
-/// Where the random selection's seeds come from: PyTorch's generator in
-/// training, a constant while tactics are timed.
-using SeedSource = uint64_t (*)();
-
-uint64_t timingSeed() { return 0; }
-
-/// The plan's seeds; rank 0's when the processes of a group must agree.
-std::vector<uint64_t> drawSeeds(const KernelPlan &plan, SeedSource seed,
-                                const std::optional<std::string> &syncGroup) {
-  std::vector<uint64_t> seeds;
-  for (int i = 0; i < plan.numSeeds; ++i)
-    seeds.push_back(seed());
-  if (!syncGroup || seeds.empty())
-    return seeds;
-  at::Tensor shared = broadcastFromRankZero(
-      at::tensor(std::vector<int64_t>(seeds.begin(), seeds.end()),
-                 at::TensorOptions().dtype(at::kLong).device(at::kCUDA)),
-      *syncGroup);
-  at::Tensor host = shared.cpu();
-  for (int i = 0; i < plan.numSeeds; ++i)
-    seeds[i] = static_cast<uint64_t>(host[i].item<int64_t>());
-  return seeds;
-}
-
-/// Replaces the plan's scores (means over this process's batch) with the
-/// sums of |dy| over the whole group's batch: the same order as its means.
-void syncScores(at::Tensor &scores, const ConvBackwardArgs &args) {
-  const int64_t perChannel = args.gradOutput.numel() / args.weight.size(0);
-  at::Tensor sums = scores.mul(static_cast<double>(perChannel));
-  allReduceSum(sums, *args.syncGroup);
-  scores.copy_(sums);
-}
-
-/// The layer on its generated kernels. With a process group, the launches
-/// stop after scoring for the scores to be summed over the group.
+/// The layer on its generated kernels, on the current stream.
 Tensor3 runGenerated(const ConvBackwardArgs &args, const CompiledLayer &layer,
                      SeedSource seed) {
-  std::vector<at::Tensor> buffers = allocateBuffers(layer.plan, args);
-  std::vector<void *> pointers;
-  for (at::Tensor &buffer : buffers)
-    pointers.push_back(buffer.data_ptr());
-  const std::vector<uint64_t> seeds =
-      drawSeeds(layer.plan, seed, args.syncGroup);
-  Jit &jit = Jit::getGlobal();
   const CUstream stream = at::cuda::getCurrentCUDAStream();
-  const int split = layer.plan.selectLaunch;
-  if (args.syncGroup && split >= 0) {
-    jit.launch(layer, pointers, seeds, stream, 0, split);
-    syncScores(buffers[layer.plan.scoreBuffer], args);
-    jit.launch(layer, pointers, seeds, stream, split);
-  } else {
-    jit.launch(layer, pointers, seeds, stream);
-  }
-  at::Tensor gradWeight =
-      findResult(layer.plan, buffers, 0).view(args.weight.sizes());
-  at::Tensor gradBias = args.hasBias && args.outputMask[2]
-                            ? findResult(layer.plan, buffers, 1)
-                            : at::Tensor();
-  at::Tensor gradInput =
-      args.outputMask[0]
-          ? findResult(layer.plan, buffers, 2).view(args.input.sizes())
-          : at::Tensor();
-  return {gradInput, args.outputMask[1] ? gradWeight : at::Tensor(), gradBias};
+  return runGeneratedPlan(
+      args, layer.plan, seed, /*workers=*/1,
+      [&](const std::vector<void *> &buffers,
+          const std::vector<uint64_t> &seeds, size_t first, size_t last) {
+        Jit::getGlobal().launch(layer, buffers, seeds, stream, first, last);
+      });
 }
 
 /// Runs a resolved layer (or a candidate being timed).

@@ -2,13 +2,15 @@
 //
 // Private to runtime/torch: argument validation, channel selection (with the
 // optional synchronisation of data-parallel processes), the gathered ATen
-// backward, the CUDA backward on generated kernels, and the statistics.
+// backward, the CUDA and CPU backwards on generated kernels, and the
+// statistics.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef SSPROP_RUNTIME_TORCH_INTERNAL_H
 #define SSPROP_RUNTIME_TORCH_INTERNAL_H
 
+#include "ssprop/Core/KernelPlan.h"
 #include "ssprop/Core/LayerSpec.h"
 #include "ssprop/Core/Tactic.h"
 
@@ -16,6 +18,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -110,17 +113,18 @@ struct ConvBackwardArgs {
 Tensor3 convBackwardGathered(const ConvBackwardArgs &args);
 
 /// The backward of a plain-GEMM convolution as matrix products on the kept
-/// channels (at::matmul: cuBLAS on CUDA); the `cublas` tactic.
+/// channels (at::matmul: cuBLAS on CUDA); the `cublas` and `gemm-aten`
+/// tactics.
 Tensor3 convBackwardGemm(const ConvBackwardArgs &args);
 
-/// The tactics that may run the layer on grad_output's device: CUDA's
-/// candidates (runtime/Tactics.h), or elsewhere the gathered path and, for
-/// plain-GEMM layers, the matrix products.
+/// The tactics that may run the layer on grad_output's device: CUDA's or the
+/// CPU's candidates (runtime/Tactics.h), or elsewhere the gathered path and,
+/// for plain-GEMM layers, the matrix products.
 std::vector<Tactic> getConvTactics(const ConvBackwardArgs &args);
 
-/// The tactic the backward runs on a device without generated kernels: the
-/// forced one if it is a candidate here (tactics of other devices are
-/// ignored), else the gathered path.
+/// The tactic the backward runs without generated kernels: the forced one if
+/// it is a candidate here (`gathered-aten`, `gemm-aten`; tactics of other
+/// devices are ignored), else the gathered path.
 Tactic chooseHostTactic(const ConvBackwardArgs &args);
 
 /// grad_input, grad_weight, grad_bias of a CUDA convolution on its resolved
@@ -129,6 +133,37 @@ Tensor3 convBackwardCuda(const ConvBackwardArgs &args);
 
 /// The CUDA tactics of the layer (getConvTactics on CUDA).
 std::vector<Tactic> getConvTacticsCuda(const ConvBackwardArgs &args);
+
+/// The same on the CPU: the resolved tactic (generated CPU kernels, gathered
+/// ATen, ATen's matrix products), timed on first use.
+Tensor3 convBackwardCpu(const ConvBackwardArgs &args);
+std::vector<Tactic> getConvTacticsCpu(const ConvBackwardArgs &args);
+
+//===----------------------------------------------------------------------===//
+// Generated kernels (both devices)
+//===----------------------------------------------------------------------===//
+
+at::ScalarType getScalarType(ElementType type);
+
+/// Where the random selection's seeds come from: the framework's generator
+/// in training, a constant (timingSeed) while tactics are timed.
+using SeedSource = uint64_t (*)();
+uint64_t timingSeed();
+
+/// Runs calls [first, last) of a plan over `buffers` (the address of each
+/// plan buffer) with `seeds`.
+using PlanRunner =
+    std::function<void(const std::vector<void *> &buffers,
+                       const std::vector<uint64_t> &seeds, size_t first,
+                       size_t last)>;
+
+/// The gradients of a layer computed by `plan`: its buffers from ATen's
+/// allocator on the arguments' device (`workers` copies of each scratch
+/// buffer), its seeds from `seed`, the calls run by `run`. With a process
+/// group the calls stop after scoring, for the scores to be summed over the
+/// group.
+Tensor3 runGeneratedPlan(const ConvBackwardArgs &args, const KernelPlan &plan,
+                         SeedSource seed, int workers, const PlanRunner &run);
 
 //===----------------------------------------------------------------------===//
 // Linear

@@ -9,9 +9,11 @@
 //   _conv2d_backward       the ssProp backward as an operator of its own, so
 //   _linear_backward       that FakeTensor / AOTAutograd / torch.compile trace
 //                          it as one node: gathered ATen on every device
-//                          (CompositeExplicitAutograd), generated kernels on
-//                          CUDA (convBackwardCuda), shapes on Meta; Autograd
-//                          raises a clear error on double backward.
+//                          (CompositeExplicitAutograd), resolved tactics with
+//                          generated kernels on CUDA and the CPU
+//                          (convBackwardCuda, convBackwardCpu), shapes on
+//                          Meta; Autograd raises a clear error on double
+//                          backward.
 //   stats, reset_stats     the counters of ssprop.stats().
 //   _scheduler_keep,       the C++ DropScheduler, for the Python tests that
 //   _scheduler_average_keep  check both implementations agree.
@@ -300,7 +302,7 @@ Tensor3 runConvBackward(const ConvBackwardArgs &args,
   return grads;
 }
 
-/// Every device but CUDA: the gathered ATen backward, or the forced tactic
+/// Devices without resolved tactics: the gathered ATen backward, or the forced tactic
 /// where it runs here (chooseHostTactic).
 Tensor3 conv2dBackwardGeneric(const at::Tensor &gradOutput,
                               const at::Tensor &input, const at::Tensor &weight,
@@ -317,25 +319,39 @@ Tensor3 conv2dBackwardGeneric(const at::Tensor &gradOutput,
   return runConvBackward(args, gemm ? convBackwardGemm : convBackwardGathered);
 }
 
-/// CUDA: the layer's resolved tactic (generated kernels, cuDNN or cuBLAS);
-/// keep = 1 stays the dense ATen (cuDNN) backward, bit for bit what autograd
-/// computes. An empty batch also takes the ATen path: its gradients are
-/// zeros, and the generated kernels would launch empty grids, which CUDA
-/// rejects.
-Tensor3 conv2dBackwardCuda(const at::Tensor &gradOutput,
-                           const at::Tensor &input, const at::Tensor &weight,
-                           bool hasBias, at::IntArrayRef stride,
-                           at::IntArrayRef padding, at::IntArrayRef dilation,
-                           int64_t groups, double keep, c10::string_view select,
-                           bool weightOnly, std::array<bool, 3> outputMask,
-                           OptionalString syncGroup) {
+/// Devices with resolved tactics: the layer's tactic (generated kernels, the
+/// framework's gathered backward or matrix products); keep = 1 stays the
+/// dense ATen (cuDNN, oneDNN) backward, bit for bit what autograd computes.
+/// An empty batch also takes the ATen path: its gradients are zeros, and the
+/// generated kernels would launch empty grids, which CUDA rejects.
+Tensor3 conv2dBackwardResolved(Tensor3 (*backend)(const ConvBackwardArgs &),
+                               const at::Tensor &gradOutput,
+                               const at::Tensor &input,
+                               const at::Tensor &weight, bool hasBias,
+                               at::IntArrayRef stride, at::IntArrayRef padding,
+                               at::IntArrayRef dilation, int64_t groups,
+                               double keep, c10::string_view select,
+                               bool weightOnly, std::array<bool, 3> outputMask,
+                               OptionalString syncGroup) {
   ConvBackwardArgs args = makeConvBackwardArgs(
       gradOutput, input, weight, hasBias, stride, padding, dilation, groups,
       keep, select, weightOnly, outputMask, syncGroup);
   const bool dense = args.spec.getNumKept() >= weight.size(0);
   const bool empty = gradOutput.numel() == 0;
-  return runConvBackward(args, dense || empty ? convBackwardGathered
-                                              : convBackwardCuda);
+  return runConvBackward(args, dense || empty ? convBackwardGathered : backend);
+}
+
+template <Tensor3 (*backend)(const ConvBackwardArgs &)>
+Tensor3 conv2dBackwardOn(const at::Tensor &gradOutput, const at::Tensor &input,
+                         const at::Tensor &weight, bool hasBias,
+                         at::IntArrayRef stride, at::IntArrayRef padding,
+                         at::IntArrayRef dilation, int64_t groups, double keep,
+                         c10::string_view select, bool weightOnly,
+                         std::array<bool, 3> outputMask,
+                         OptionalString syncGroup) {
+  return conv2dBackwardResolved(backend, gradOutput, input, weight, hasBias,
+                                stride, padding, dilation, groups, keep, select,
+                                weightOnly, outputMask, syncGroup);
 }
 
 Tensor3 conv2dBackwardMeta(const at::Tensor &gradOutput,
@@ -757,7 +773,15 @@ TORCH_LIBRARY_IMPL(ssprop, Meta, m) {
 }
 
 TORCH_LIBRARY_IMPL(ssprop, CUDA, m) {
-  m.impl("_conv2d_backward", &ssprop::torch_bridge::conv2dBackwardCuda);
+  m.impl("_conv2d_backward",
+         &ssprop::torch_bridge::conv2dBackwardOn<
+             ssprop::torch_bridge::convBackwardCuda>);
+}
+
+TORCH_LIBRARY_IMPL(ssprop, CPU, m) {
+  m.impl("_conv2d_backward",
+         &ssprop::torch_bridge::conv2dBackwardOn<
+             ssprop::torch_bridge::convBackwardCpu>);
 }
 
 TORCH_LIBRARY_IMPL(ssprop, Autograd, m) {

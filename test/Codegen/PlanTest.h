@@ -128,14 +128,6 @@ inline void expectClose(const std::string &what,
   }
 }
 
-/// The output size of `spec`'s convolution along `axis` (0: H, 1: W).
-inline int64_t getOutputSize(const ConvLayerSpec &spec, int axis) {
-  return (spec.inputShape[2 + axis] + 2 * spec.padding[axis] -
-          spec.dilation[axis] * (spec.weightShape[2 + axis] - 1) - 1) /
-             spec.stride[axis] +
-         1;
-}
-
 /// The relative tolerances of one run's gradients.
 struct Tolerances {
   /// Of a GEMM result reduced over `length` products.
@@ -153,7 +145,7 @@ inline void checkLayerPlan(const ConvLayerSpec &spec, const KernelPlan &plan,
                            const Tolerances &tolerances, int workers = 1) {
   // Arguments: grad_output, input, weight (a layer without an input gradient
   // never reads its weight, so the plan may lack that buffer).
-  const int64_t dyH = getOutputSize(spec, 0), dyW = getOutputSize(spec, 1);
+  const int64_t dyH = spec.getOutputSize(0), dyW = spec.getOutputSize(1);
   const int64_t argSizes[3] = {spec.inputShape[0] * spec.weightShape[0] * dyH *
                                    dyW,
                                spec.inputShape[0] * spec.inputShape[1] *

@@ -73,6 +73,12 @@ struct ConvLayerSpec {
   ConvGeometry getGeometry() const {
     return {{weightShape[2], weightShape[3]}, stride, padding, groups};
   }
+  /// The output size along `axis` (0: H, 1: W); -1 if the kernel does not
+  /// fit.
+  int64_t getOutputSize(int axis) const;
+  /// FLOPs of one GEMM (wgrad or dgrad) per output channel:
+  /// 2 * N * Ho * Wo * Cin/groups * KH * KW.
+  double getFlopsPerOutputChannel() const;
 };
 
 } // namespace ssprop

@@ -1,5 +1,4 @@
-//===- LayerResolver.h - a layer's tactic and kernels, once ------*- C++
-//-*-===//
+//===- LayerResolver.h - a layer's tactic and kernels, once ------*- C++ -*-===//
 //
 // The runtime resolves a layer once: spec -> k -> tactic (forced, cached in
 // the timing cache, or timed now) -> compiled kernels for a generated tactic.
@@ -24,17 +23,22 @@
 
 namespace ssprop {
 
-/// What a layer runs: a tactic and, for a generated one, its kernels.
+/// What a layer runs: a tactic and, for a generated one, its kernels (CUDA
+/// or CPU).
 struct ResolvedLayer {
   Tactic tactic;
   std::shared_ptr<const CompiledLayer> kernels;
+  std::shared_ptr<const CompiledCpuLayer> cpuKernels;
 };
 
-/// Where a layer runs: the codegen options of the device (arch, SMs) and
-/// whether TF32 tiles may compete for f32 layers.
+/// Where a layer runs. CUDA: the codegen options of the device (arch, SMs)
+/// and whether TF32 tiles may compete for f32 layers. CPU: the instruction
+/// set and the thread count (a generated tactic sets the tile).
 struct LayerTarget {
+  Device device = Device::cuda;
   CodegenOptions options;
   bool allowTf32 = true;
+  CpuCodegenOptions cpu;
 };
 
 class LayerResolver {
@@ -62,7 +66,7 @@ public:
 private:
   /// Every field a resolution depends on: the spec (with k, not keep), the
   /// target and the forced tactic's generation.
-  using Key = std::array<int64_t, 25>;
+  using Key = std::array<int64_t, 28>;
   struct KeyHash {
     size_t operator()(const Key &key) const;
   };
@@ -75,6 +79,9 @@ private:
                 const Timer &timer, bool mayTime, bool &memoise);
   ResolvedLayer withKernels(const Tactic &tactic, const ConvLayerSpec &spec,
                             const LayerTarget &target);
+  /// The layer's candidates on its target.
+  std::vector<Tactic> getCandidates(const ConvLayerSpec &spec,
+                                    const LayerTarget &target) const;
 
   Jit &jit;
   TacticSelector &selector;
@@ -86,7 +93,8 @@ private:
 
 /// The timing cache's key of a layer: its kernels' key with k rounded up to a
 /// multiple of 32 (timings within such a bucket are alike, and a moving keep
-/// must not re-time every k) and whether TF32 tiles competed.
+/// must not re-time every k) and whether TF32 tiles competed (CUDA), or the
+/// thread count (CPU, in the kernels' key).
 std::string getTacticKey(const ConvLayerSpec &spec, const LayerTarget &target);
 
 } // namespace ssprop

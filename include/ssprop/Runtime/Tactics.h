@@ -1,8 +1,8 @@
-//===- Tactics.h - choosing the fastest implementation per layer -*- C++
-//-*-===//
+//===- Tactics.h - choosing the fastest implementation per layer -*- C++ -*-===//
 //
 // TensorRT-style tactics: each layer has several candidate implementations
-// (generated kernels with different tiles, gathered cuDNN, cuBLAS for 1x1).
+// (generated kernels with different tiles; gathered cuDNN and cuBLAS for 1x1
+// on CUDA, gathered ATen and ATen's matrix products on the CPU).
 // The first use times every candidate and keeps the fastest; the choice is
 // persisted in a timing cache keyed by the device and the software versions,
 // so later runs do not time again. A forced tactic (SSPROP_TACTIC, or
@@ -13,6 +13,7 @@
 #ifndef SSPROP_RUNTIME_TACTICS_H
 #define SSPROP_RUNTIME_TACTICS_H
 
+#include "ssprop/Core/CpuCodegenOptions.h"
 #include "ssprop/Core/LayerSpec.h"
 #include "ssprop/Core/Tactic.h"
 
@@ -43,12 +44,33 @@ struct DeviceIdentity {
   int nvrtcVersion;        ///< getNvrtcVersion()
 };
 
+/// What a CPU timing cache is valid for: the CPU model (as the system names
+/// it) and the CPU target of the kernels (LLVM's CPU name, features, version).
+struct CpuIdentity {
+  std::string model;
+  CpuTarget target;
+};
+
 /// The candidates for a CUDA convolution layer: the generated kernels with
 /// each tile configuration, the gathered-cuDNN path, and cuBLAS where the
 /// layer is a plain GEMM (isPlainGemm). Without `allowTf32` (PyTorch's
 /// torch.backends.cudnn.allow_tf32), f32 layers get no tensor-core tiles.
 std::vector<Tactic> getTacticCandidates(const ConvLayerSpec &spec,
                                         bool allowTf32 = true);
+
+/// The candidates for a CPU convolution layer: the generated kernels with
+/// each register tile of `isa` (f32 and bf16 layers; std::nullopt: none),
+/// the gathered-ATen path, and ATen's matrix products where the layer is a
+/// plain GEMM.
+std::vector<Tactic> getCpuTacticCandidates(const ConvLayerSpec &spec,
+                                           std::optional<Isa> isa);
+
+/// Whether a CPU layer is worth compiling and timing the generated kernels
+/// for when no tactic is forced: at least kMinCpuGeneratedFlops in one dense
+/// GEMM (a compile takes seconds; smaller layers would not earn it back).
+/// Smaller layers run the gathered-ATen path.
+constexpr double kMinCpuGeneratedFlops = 1 << 24;
+bool isWorthGeneratingOnCpu(const ConvLayerSpec &spec);
 
 /// The forced tactic's name, empty when none is forced. Its first value is
 /// SSPROP_TACTIC, read once.
@@ -60,12 +82,14 @@ void setForcedTacticName(const std::string &name);
 uint64_t getTacticSettingsGeneration();
 
 /// The forced tactic, which must be one of `candidates` (else a TacticError
-/// listing them); std::nullopt when none is forced.
+/// listing them); std::nullopt when none is forced or the forced tactic is
+/// one of another device (a process may run layers on both).
 std::optional<Tactic> getForcedTactic(const std::vector<Tactic> &candidates);
 
 /// The timing cache's file name for `device` (a SHA-256 of every field and
 /// the ssprop version).
 std::string getTimingCacheKey(const DeviceIdentity &device);
+std::string getTimingCacheKey(const CpuIdentity &cpu);
 
 class TacticSelector {
 public:
@@ -74,12 +98,14 @@ public:
   using Timer = std::function<double(const Tactic &tactic)>;
 
   /// Persists choices under `directory`/timing/ (empty: memory only).
-  TacticSelector(std::string directory, DeviceIdentity device);
+  TacticSelector(const std::string &directory, const DeviceIdentity &device);
+  TacticSelector(const std::string &directory, const CpuIdentity &cpu);
 
   /// The tactic for `layerKey` among `candidates`: the forced tactic if any
-  /// (which must be one of them), else the cached choice, else the fastest
-  /// as timed by `timer`, which is then cached. Thread-safe; `timer` runs
-  /// under the selector's lock and must not call back into it.
+  /// (which must be one of them), else the cached choice, else the only
+  /// candidate, else the fastest as timed by `timer`, which is then cached.
+  /// Thread-safe; `timer` runs under the selector's lock and must not call
+  /// back into it.
   Tactic choose(const std::string &layerKey,
                 const std::vector<Tactic> &candidates, const Timer &timer);
 
@@ -91,6 +117,8 @@ public:
   int getTimings() const;
 
 private:
+  /// Loads the timing cache `key` under `directory`.
+  void open(const std::string &directory, const std::string &key);
   std::optional<Tactic> findCached(const std::string &layerKey,
                                    const std::vector<Tactic> &candidates) const;
   void load();
