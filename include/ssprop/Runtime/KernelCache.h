@@ -32,7 +32,8 @@ struct CacheStats {
 class KernelCache {
 public:
   struct Options {
-    /// Where entries go; empty disables the disk cache.
+    /// Where entries go (see TrustedFiles.h: a private folder, or one made
+    /// inside a shared folder); empty disables the disk cache.
     std::string directory;
     /// Bound on the disk cache's size; least recently used entries go first.
     int64_t maxBytes = int64_t(1) << 30;
@@ -56,8 +57,9 @@ public:
 
   /// The cache key of `kernel` for `arch`: 64 hex digits.
   std::string getKey(const KernelSource &kernel, Arch arch) const;
-  /// The file that holds (or would hold) the entry of `key`.
-  std::string getEntryPath(const std::string &key) const;
+  /// The file that holds (or would hold) the entry of `key`; empty when the
+  /// disk cache is off.
+  std::string getEntryPath(const std::string &key);
   /// False once the directory proved unusable (one warning is printed).
   bool isDiskEnabled() const;
 
@@ -72,14 +74,19 @@ private:
   std::shared_ptr<const std::string> readEntry(const std::string &key);
   void writeEntry(const std::string &key, const std::string &cubin);
   void evictToBound(const std::string &keep);
+  /// `<directory>/kernels` (or its private fallback), created on first use;
+  /// empty when the disk cache is off.
+  std::string getKernelsDirectory();
   void disableDisk(const std::string &reason);
+  void disableDiskLocked(const std::string &reason);
 
   Options options;
   Compiler compiler;
-  mutable std::mutex mutex; // guards stats and diskEnabled
+  mutable std::mutex mutex; // guards stats, diskEnabled, kernelsDirectory
   OnceMap<std::shared_ptr<const std::string>> memory;
   CacheStats stats;
   bool diskEnabled;
+  std::string kernelsDirectory;
 };
 
 } // namespace ssprop
