@@ -3,6 +3,7 @@
 #include "ssprop/Compiler/Compiler.h"
 
 #include "ssprop/Codegen/CudaEmitter.h"
+#include "ssprop/Core/InputLimits.h"
 #include "ssprop/Dialect/SSProp/IR/SSPropDialect.h"
 #include "ssprop/Dialect/SSProp/IR/SSPropOps.h"
 #include "ssprop/Transforms/Passes.h"
@@ -15,7 +16,6 @@
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/raw_ostream.h"
 
-#include <cstdio>
 #include <sstream>
 
 using namespace mlir;
@@ -35,13 +35,6 @@ std::string tensorType(const std::vector<int64_t> &shape, ElementType dtype) {
 std::string pair(const std::array<int64_t, 2> &values) {
   return "[" + std::to_string(values[0]) + ", " + std::to_string(values[1]) +
          "]";
-}
-
-/// A double written so that it reads back exactly.
-std::string exactDouble(double value) {
-  char text[32];
-  std::snprintf(text, sizeof(text), "%.17g", value);
-  return text;
 }
 
 /// Parses, lowers and emits `irText`, collecting diagnostics as text.
@@ -74,9 +67,9 @@ public:
 
   std::string diagnostics;
 
-private:
   static constexpr const char *kBufferName = "layer.mlir";
 
+private:
   /// `layer.mlir:3:19: error: message`, as mlir-opt prints diagnostics.
   static void print(llvm::raw_ostream &os, Location loc, StringRef severity,
                     const std::string &message) {
@@ -126,7 +119,7 @@ std::string buildConvBackwardIR(const ConvLayerSpec &spec) {
      << "      stride = " << pair(spec.stride)
      << " padding = " << pair(spec.padding)
      << " dilation = " << pair(spec.dilation) << " groups = " << spec.groups
-     << "\n      sparsity = <keep = " << exactDouble(spec.keep)
+     << "\n      sparsity = <keep = " << formatKeep(spec.keep)
      << ", select = " << getSelectName(spec.select)
      << (spec.weightOnly ? ", grads = weight_only" : "") << ">\n"
      << "      : (" << dy << ", " << input << ", " << weight << ")\n"
@@ -178,6 +171,10 @@ CompileResult compileConvBackward(const ConvLayerSpec &spec,
 ModuleCompileResult compileModule(const std::string &irText,
                                   const CodegenOptions &options) {
   ModuleCompileResult result;
+  if (std::optional<TextPosition> deep = findExcessiveNesting(irText)) {
+    result.error = describeExcessiveNesting(Session::kBufferName, *deep);
+    return result;
+  }
   Session session;
   OwningOpRef<ModuleOp> module = session.lower(irText);
   if (!module) {
