@@ -1,7 +1,7 @@
 //===- EmulationTest.cpp - generated kernels, run on the host -------------===//
 //
 // Compiles the very CUDA sources the emitter produces as host C++ (with
-// ssprop/Codegen/HostEmulation.h force-included), runs each layer's kernel
+// HostEmulation/HostEmulation.h force-included), runs each layer's kernel
 // plan on random data and compares every gradient with the naive double
 // precision reference of Reference.h.
 //
@@ -50,8 +50,8 @@ const std::string &getEmulationHeaders() {
   static const std::string text = [] {
     std::string all;
     for (const char *name : {"HostEmulation.h", "HostEmulationPtx.h"}) {
-      std::ifstream in(
-          std::string(SSPROP_SOURCE_DIR "/include/ssprop/Codegen/") + name);
+      std::ifstream in(std::string(SSPROP_HOST_EMULATION_SOURCE_DIR "/") +
+                       name);
       all += std::string(std::istreambuf_iterator<char>(in), {});
     }
     return all;
@@ -96,14 +96,13 @@ private:
                       const fs::path &library) {
     std::ofstream(source) << unit;
     fs::path temporary = library.string() + ".tmp" + std::to_string(getpid());
-    std::string command =
-        std::string(SSPROP_HOST_CXX) +
-        " -std=c++17 -O1 -fPIC -shared -w -include " SSPROP_SOURCE_DIR
-        "/include/ssprop/Codegen/HostEmulation.h -I" SSPROP_SOURCE_DIR
-        "/include " +
-        source.string() + " -o " + temporary.string() +
-        " " SSPROP_HOST_EMULATION_LIB " -Wl,-rpath," SSPROP_HOST_EMULATION_DIR
-        " 2>&1";
+    std::string command = std::string(SSPROP_HOST_CXX) +
+                          " -std=c++17 -O1 -fPIC -shared -w "
+                          "-include " SSPROP_HOST_EMULATION_SOURCE_DIR
+                          "/HostEmulation.h " +
+                          source.string() + " -o " + temporary.string() +
+                          " " SSPROP_HOST_EMULATION_LIB
+                          " -Wl,-rpath," SSPROP_HOST_EMULATION_DIR " 2>&1";
     if (std::system(command.c_str()) != 0)
       throw std::runtime_error("host compile failed: " + command);
     fs::rename(temporary, library); // a reader never sees a partial library

@@ -5,7 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ssprop/Codegen/HostEmulation.h"
+#include "HostEmulation.h"
 
 #include "Prelude.cuh"
 

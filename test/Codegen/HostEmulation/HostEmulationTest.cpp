@@ -67,7 +67,7 @@ extern "C" void moduleLaunchBlockSum(const float *in, float *out, int blocks,
 // Test executable
 //===----------------------------------------------------------------------===//
 
-#include "ssprop/Codegen/HostEmulation.h"
+#include "HostEmulation.h"
 
 #include <algorithm>
 #include <chrono>

@@ -1,8 +1,8 @@
 //===- HostEmulation.h - Run CUDA kernel sources as host C++ ----*- C++ -*-===//
 //
-// Force-included (`g++ -include ssprop/Codegen/HostEmulation.h`) in front of an
-// emitted CUDA kernel source when that source is compiled as ordinary host C++
-// (CI has no GPU). It supplies the CUDA built-ins a kernel uses -- threadIdx
+// Force-included (`g++ -include HostEmulation.h`) in front of an emitted CUDA
+// kernel source when a test compiles that source as ordinary host C++ (CI has
+// no GPU). It supplies the CUDA built-ins a kernel uses -- threadIdx
 // and friends, the execution-space qualifiers, __syncthreads, warp shuffles and
 // votes, atomics, bit and float intrinsics, __half / __nv_bfloat16 -- on top of
 // the fiber scheduler in libSSPropHostEmulation.so, which runs every thread of
@@ -15,11 +15,11 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef SSPROP_CODEGEN_HOSTEMULATION_H
-#define SSPROP_CODEGEN_HOSTEMULATION_H
+#ifndef SSPROP_TEST_CODEGEN_HOSTEMULATION_H
+#define SSPROP_TEST_CODEGEN_HOSTEMULATION_H
 
 #if defined(__CUDACC__) || defined(__CUDACC_RTC__) || defined(__CUDA_ARCH__)
-#error "ssprop/Codegen/HostEmulation.h is for host C++ compilation only; do not include it when compiling CUDA"
+#error "HostEmulation.h is for host C++ compilation only; do not include it when compiling CUDA"
 #endif
 
 // Standard headers first: <memory> uses __attribute__((__noinline__)), which
@@ -95,7 +95,7 @@ inline uint3 make_uint3(unsigned int x, unsigned int y, unsigned int z) {
 #endif
 
 //===----------------------------------------------------------------------===//
-// Runtime interface (implemented in lib/Codegen/HostEmulation)
+// Runtime interface (implemented in HostEmulation.cpp)
 //===----------------------------------------------------------------------===//
 
 namespace ssprop::emu {
@@ -960,6 +960,6 @@ inline __nv_bfloat16 __high2bfloat16(__nv_bfloat162 h) { return h.y; }
 #undef SSPROP_EMU_FENCE
 
 // mma.sync, ldmatrix, cp.async and cvt.rna.tf32 for the prelude's wrappers.
-#include "ssprop/Codegen/HostEmulationPtx.h"
+#include "HostEmulationPtx.h"
 
-#endif // SSPROP_CODEGEN_HOSTEMULATION_H
+#endif // SSPROP_TEST_CODEGEN_HOSTEMULATION_H

@@ -10,8 +10,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef SSPROP_CODEGEN_HOSTEMULATIONPTX_H
-#define SSPROP_CODEGEN_HOSTEMULATIONPTX_H
+#ifndef SSPROP_TEST_CODEGEN_HOSTEMULATIONPTX_H
+#define SSPROP_TEST_CODEGEN_HOSTEMULATIONPTX_H
 
 namespace ssprop::emu::ptx {
 
@@ -222,4 +222,4 @@ inline void cp_async_wait_group(int pending) {
 
 } // namespace ssprop::emu::ptx
 
-#endif // SSPROP_CODEGEN_HOSTEMULATIONPTX_H
+#endif // SSPROP_TEST_CODEGEN_HOSTEMULATIONPTX_H
