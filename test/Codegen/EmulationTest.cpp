@@ -60,14 +60,15 @@ const std::string &getEmulationHeaders() {
 }
 
 /// All kernels of `plan` in one translation unit (each source's prelude is
-/// guarded, so they concatenate), compiled once per distinct text (and
-/// emulation headers) into the build tree's cache and loaded.
+/// guarded, so they concatenate), each followed by its host entry
+/// `<name>_host`, compiled once per distinct text (and emulation headers)
+/// into the build tree's cache and loaded.
 class HostKernels {
 public:
   explicit HostKernels(const KernelPlan &plan) {
     std::string unit;
     for (const KernelSource &kernel : plan.kernels)
-      unit += kernel.code + "\n";
+      unit += kernel.code + "SSPROP_EMU_HOST_ENTRY(" + kernel.name + ")\n";
     fs::path dir = SSPROP_EMULATION_CACHE_DIR;
     fs::create_directories(dir);
     std::ostringstream stem;

@@ -44,7 +44,6 @@
 // into the global namespace, as CUDA's math headers do.
 #include <math.h>
 
-#define SSPROP_HOST_EMULATION 1
 #define SSPROP_EMU_API __attribute__((visibility("default")))
 
 //===----------------------------------------------------------------------===//
@@ -231,6 +230,15 @@ template <auto K, class... A> void launch(dim3 grid, dim3 block, A &&...args) {
 }
 
 } // namespace ssprop::emu
+
+/// Defines `extern "C" void NAME_host(void **params)`, the launchKernel entry
+/// of the kernel NAME, for a program that finds it with dlsym. Kernel sources
+/// carry no host entry: a test appends one of these per kernel to the source
+/// it compiles as host C++.
+#define SSPROP_EMU_HOST_ENTRY(NAME)                                            \
+  extern "C" SSPROP_EMU_API void NAME##_host(void **params) {                  \
+    ::ssprop::emu::detail::kernelThunk<NAME>(params);                          \
+  }
 
 //===----------------------------------------------------------------------===//
 // Built-in variables and qualifiers
