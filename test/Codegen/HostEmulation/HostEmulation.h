@@ -8,8 +8,9 @@
 // the fiber scheduler in libSSPropHostEmulation.so, which runs every thread of
 // a block as a user-space fiber so barriers and shuffles really synchronise.
 //
-// Never include this when compiling with NVRTC or nvcc: kernel sources guard
-// their host-only parts with `#if !defined(__CUDACC__)`.
+// Never include this when compiling with NVRTC or nvcc. Kernel sources know
+// nothing of it: the prelude leaves its inline-PTX wrappers out without
+// __CUDACC__, and HostEmulationPtx.h defines them for the host.
 //
 // See docs/host-emulation.md for what is and is not modelled.
 //
@@ -964,10 +965,16 @@ inline float2 __bfloat1622float2(__nv_bfloat162 h) {
 inline __nv_bfloat16 __low2bfloat16(__nv_bfloat162 h) { return h.x; }
 inline __nv_bfloat16 __high2bfloat16(__nv_bfloat162 h) { return h.y; }
 
+// Both types always exist here, so every unit gets the prelude's f16 and bf16
+// helpers: the kernels a test compiles together share one prelude, expanded
+// with the first kernel's feature macros.
+#define SSPROP_USE_F16 1
+#define SSPROP_USE_BF16 1
+
 #undef SSPROP_EMU_LOC
 #undef SSPROP_EMU_FENCE
 
-// mma.sync, ldmatrix, cp.async and cvt.rna.tf32 for the prelude's wrappers.
+// mma.sync, ldmatrix, cp.async and cvt.rna.tf32, and the prelude's wrappers.
 #include "HostEmulationPtx.h"
 
 #endif // SSPROP_TEST_CODEGEN_HOSTEMULATION_H
