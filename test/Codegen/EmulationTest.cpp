@@ -9,6 +9,7 @@
 
 #include "EmulatedLaunch.h"
 #include "LayerCases.h"
+#include "ParamName.h"
 #include "Reference.h"
 
 #include "ssprop/Runtime/PackedParams.h"
@@ -213,9 +214,11 @@ struct Variant {
   int splitK;
 };
 
+/// E.g. `conv3x3_pad1/f16/tc64x64_w4s4/splitk0`: failure messages and test
+/// names.
 std::ostream &operator<<(std::ostream &os, const Variant &v) {
-  return os << v.layer << "_" << getElementTypeName(v.dtype) << "_"
-            << v.tile.getName() << "_splitk" << v.splitK;
+  return os << v.layer << "/" << getElementTypeName(v.dtype) << "/"
+            << v.tile.getName() << "/splitk" << v.splitK;
 }
 
 /// The tolerance relative to the largest reference magnitude for a GEMM
@@ -415,18 +418,8 @@ std::vector<Variant> getVariants() {
   return variants;
 }
 
-std::string variantName(const ::testing::TestParamInfo<Variant> &info) {
-  std::ostringstream os;
-  os << info.param;
-  std::string name = os.str();
-  for (char &c : name)
-    if (!isalnum(static_cast<unsigned char>(c)))
-      c = '_';
-  return name;
-}
-
 INSTANTIATE_TEST_SUITE_P(Layers, Emulation, ::testing::ValuesIn(getVariants()),
-                         variantName);
+                         test::PrintedParamName());
 
 /// Runs `spec`'s plan (f32) on random arguments, after `adjust(index, data)`
 /// edits argument `index`, and returns the kept list.
