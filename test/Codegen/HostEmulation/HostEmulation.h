@@ -272,32 +272,32 @@ inline constexpr int warpSize = 32;
 #define SSPROP_EMU_LOC const char *file = __builtin_FILE(), int line = __builtin_LINE()
 #define SSPROP_EMU_FENCE() __asm__ __volatile__("" ::: "memory")
 
+namespace ssprop::emu::detail {
+/// A block barrier with compiler fences on both sides, so that no shared
+/// value is kept in a register across it.
+inline int fencedBarrier(BarrierOp op, int pred, const char *file, int line) {
+  SSPROP_EMU_FENCE();
+  int r = syncThreads(op, pred, file, line);
+  SSPROP_EMU_FENCE();
+  return r;
+}
+} // namespace ssprop::emu::detail
+
 inline void __syncthreads(SSPROP_EMU_LOC) {
-  SSPROP_EMU_FENCE();
-  ::ssprop::emu::detail::syncThreads(::ssprop::emu::detail::BarrierOp::Plain,
-                                     0, file, line);
-  SSPROP_EMU_FENCE();
+  ::ssprop::emu::detail::fencedBarrier(::ssprop::emu::detail::BarrierOp::Plain,
+                                       0, file, line);
 }
 inline int __syncthreads_count(int pred, SSPROP_EMU_LOC) {
-  SSPROP_EMU_FENCE();
-  int r = ::ssprop::emu::detail::syncThreads(
+  return ::ssprop::emu::detail::fencedBarrier(
       ::ssprop::emu::detail::BarrierOp::Count, pred, file, line);
-  SSPROP_EMU_FENCE();
-  return r;
 }
 inline int __syncthreads_and(int pred, SSPROP_EMU_LOC) {
-  SSPROP_EMU_FENCE();
-  int r = ::ssprop::emu::detail::syncThreads(
+  return ::ssprop::emu::detail::fencedBarrier(
       ::ssprop::emu::detail::BarrierOp::And, pred, file, line);
-  SSPROP_EMU_FENCE();
-  return r;
 }
 inline int __syncthreads_or(int pred, SSPROP_EMU_LOC) {
-  SSPROP_EMU_FENCE();
-  int r = ::ssprop::emu::detail::syncThreads(
+  return ::ssprop::emu::detail::fencedBarrier(
       ::ssprop::emu::detail::BarrierOp::Or, pred, file, line);
-  SSPROP_EMU_FENCE();
-  return r;
 }
 
 namespace ssprop::emu::detail {
