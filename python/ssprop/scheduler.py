@@ -119,7 +119,8 @@ class DropScheduler:
 
     def average_keep(self, iterations_per_epoch: int = 0) -> float:
         """Mean keep over the total_epochs epochs (by iteration: over
-        total_epochs * iterations_per_epoch steps, which must then be given).
+        total_epochs * iterations_per_epoch steps, which must then be given),
+        in closed form: any number of epochs takes the same time.
         Constant 0.2 with interleave over an even number of epochs: 0.6."""
         return self._schedule.average_keep(_int("iterations_per_epoch", iterations_per_epoch))
 

@@ -1,8 +1,10 @@
 """ssprop.DropScheduler: the formulas against hand-computed tables, the
-layers it drives, bad configurations. (The C++ ssprop::DropScheduler computes through the same
+closed-form average against the mean of keep_at, the layers it drives, bad
+configurations. (The C++ ssprop::DropScheduler computes through the same
 library: test/torch/SchedulerTest.cpp.)"""
 
 import copy
+import itertools
 import math
 import pickle
 import re
@@ -89,6 +91,74 @@ def test_average_keep_headline():
     assert ssprop.DropScheduler(None, "linear", 1.0, 0.2, total_epochs=5).average_keep() == approx(0.6)
     s = ssprop.DropScheduler(None, "linear", 1.0, 0.2, total_epochs=2, by="iteration", period=4)
     assert s.average_keep(4) == approx(0.7)
+
+
+# -- average_keep: closed form ------------------------------------------------
+
+def _configs():
+    for mode, by, interleave, warmup, epochs, keep, mn, period in itertools.product(
+            ("constant", "linear", "cosine", "bar"), ("epoch", "iteration"), (False, True),
+            (0, 1, 2, 7), (1, 2, 3, 5, 10), (1.0, 0.6), (None, 0.2), (1, 2, 3, 10)):
+        if by == "iteration" and (mode == "constant" or interleave):
+            continue
+        if by == "epoch" and (period != 10 or (mode in ("linear", "cosine") and epochs < 2)):
+            continue
+        yield dict(mode=mode, keep=keep, min_keep=mn, total_epochs=epochs, by=by, period=period,
+                   interleave=interleave, warmup=warmup)
+
+
+def test_average_keep_is_the_mean_of_keep_at():
+    n = 0
+    for cfg in _configs():
+        s = ssprop.DropScheduler(None, **cfg)
+        epochs = cfg["total_epochs"]
+        n += 1
+        if cfg["by"] == "epoch":
+            mean = sum(s.keep_at(e) for e in range(epochs)) / epochs
+            assert s.average_keep() == approx(mean), cfg
+            continue
+        for ipe in (1, 3, 7):
+            mean = sum(s.keep_at(i // ipe, i) for i in range(epochs * ipe)) / (epochs * ipe)
+            assert s.average_keep(ipe) == approx(mean), (cfg, ipe)
+    assert n > 1000
+
+
+E18 = 10**18
+
+
+@pytest.mark.parametrize("kwargs, ipe, want", [
+    # Any number of epochs takes the same time (issue 20: this looped over them).
+    (dict(mode="constant", keep=0.2, total_epochs=E18, interleave=True), 0, 0.6),
+    (dict(mode="linear", keep=1.0, min_keep=0.2, total_epochs=E18), 0, 0.6),
+    # cos(pi e / (E - 1)) sums to 0 over e = 0 .. E - 1.
+    (dict(mode="cosine", keep=1.0, min_keep=0.2, total_epochs=E18), 0, 0.6),
+    (dict(mode="bar", keep=0.8, min_keep=0.3, total_epochs=E18), 0, 0.55),
+    (dict(mode="constant", keep=0.2, total_epochs=2 * E18, warmup=E18), 0, 0.6),
+    # By iteration, 10^18 steps: whole periods of (1, .8, .6, .4), of the cosine over
+    # 2T = 8 (mean 0), of bar's 2 keep and 3 min.
+    (dict(mode="linear", keep=1.0, min_keep=0.2, total_epochs=10**9, by="iteration", period=4),
+     10**9, 0.7),
+    (dict(mode="cosine", keep=1.0, min_keep=0.2, total_epochs=10**9, by="iteration", period=4),
+     10**9, 0.6),
+    (dict(mode="bar", keep=0.9, min_keep=0.1, total_epochs=10**9, by="iteration", period=5),
+     10**9, 0.42),
+    # A period longer than the training: the first 10^9 steps of a line over T = 2 * 10^9.
+    (dict(mode="linear", keep=1.0, min_keep=0.2, total_epochs=100, by="iteration",
+          period=2 * 10**9), 10**7, 1.0 - 0.8 * (10**9 - 1) / 2 / (2 * 10**9)),
+])
+def test_average_keep_of_huge_trainings(kwargs, ipe, want):
+    assert ssprop.DropScheduler(None, **kwargs).average_keep(ipe) == approx(want)
+
+
+def test_average_keep_rejects_absurd_values():
+    s = ssprop.DropScheduler(None, "linear", 1.0, 0.2, total_epochs=10**10, by="iteration")
+    with pytest.raises(ValueError, match="^" + re.escape(
+            "ssprop.DropScheduler: average_keep by iteration needs total_epochs * "
+            "iterations_per_epoch <= 2^63 - 1 steps, got 10000000000 * 10000000000") + "$"):
+        s.average_keep(10**10)
+    with pytest.raises(ValueError, match=re.escape(
+            "ssprop.DropScheduler: iterations_per_epoch must fit in 64 bits, got -" + str(2**64))):
+        s.average_keep(-2**64)
 
 
 SCHEDULER_ERRORS = [

@@ -56,7 +56,8 @@ public:
   /// The keep fraction at (epoch, global iteration): a pure function.
   double keepAt(int64_t epoch, int64_t iteration) const;
   /// The mean of keepAt over the E epochs (by iteration: over the
-  /// E * iterationsPerEpoch steps, which must then be given).
+  /// E * iterationsPerEpoch steps, which must then be given), in closed
+  /// form: its time does not depend on E.
   double averageKeep(int64_t iterationsPerEpoch) const;
 
 private:
@@ -64,6 +65,8 @@ private:
 
   double keepAtEpoch(int64_t epoch) const;
   double keepAtIteration(int64_t iteration) const;
+  double sumOverEpochs() const;
+  double sumOverIterations(int64_t begin, int64_t end) const;
 
   KeepScheduleOptions options;
   Mode mode;
