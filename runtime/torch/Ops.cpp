@@ -16,8 +16,8 @@
 //   AutocastCPU/CUDA       conv2d and linear in the autocast dtype, as
 //                          torch.nn.functional's.
 //   stats, reset_stats     the counters of ssprop.stats().
-//   _scheduler_keep,       the C++ DropScheduler, for the Python tests that
-//   _scheduler_average_keep  check both implementations agree.
+//   classes.KeepSchedule   the keep schedule of Python's ssprop.DropScheduler
+//                          (registered by Scheduler.cpp).
 //
 // No Python C API: the same library loads into any Python with
 // torch.ops.load_library and links into C++ programs.
@@ -28,7 +28,6 @@
 
 #include "ssprop/Runtime/Tactics.h"
 #include "ssprop/Torch/Ops.h"
-#include "ssprop/Torch/Scheduler.h"
 
 #include <ATen/autocast_mode.h>
 #include <ATen/core/dispatch/Dispatcher.h>
@@ -663,7 +662,7 @@ at::Tensor linearAutocast(const at::Tensor &input, const at::Tensor &weight,
 }
 
 //===----------------------------------------------------------------------===//
-// Statistics and schedulers
+// Statistics
 //===----------------------------------------------------------------------===//
 
 std::vector<double> statsOp() {
@@ -711,49 +710,6 @@ std::optional<std::string> getTacticOp() {
   return name.empty() ? std::nullopt : std::optional<std::string>(name);
 }
 
-DropSchedulerOptions schedulerOptions(c10::string_view mode, double keep,
-                                      std::optional<double> minKeep,
-                                      int64_t totalEpochs, c10::string_view by,
-                                      int64_t period, bool interleave,
-                                      int64_t warmup) {
-  return DropSchedulerOptions(std::string(mode), keep)
-      .min_keep(minKeep)
-      .total_epochs(totalEpochs)
-      .by(std::string(by))
-      .period(period)
-      .interleave(interleave)
-      .warmup(warmup);
-}
-
-std::vector<double> schedulerKeepOp(c10::string_view mode, double keep,
-                                    std::optional<double> minKeep,
-                                    int64_t totalEpochs, c10::string_view by,
-                                    int64_t period, bool interleave,
-                                    int64_t warmup, at::IntArrayRef epochs,
-                                    at::IntArrayRef iterations) {
-  TORCH_CHECK(epochs.size() == iterations.size(),
-              "ssprop::_scheduler_keep: epochs and iterations must have the "
-              "same length, got ",
-              epochs.size(), " and ", iterations.size());
-  DropScheduler s(schedulerOptions(mode, keep, minKeep, totalEpochs, by, period,
-                                   interleave, warmup));
-  std::vector<double> out;
-  out.reserve(epochs.size());
-  for (size_t i = 0; i < epochs.size(); ++i)
-    out.push_back(s.keepAt(epochs[i], iterations[i]));
-  return out;
-}
-
-double schedulerAverageKeepOp(c10::string_view mode, double keep,
-                              std::optional<double> minKeep,
-                              int64_t totalEpochs, c10::string_view by,
-                              int64_t period, bool interleave, int64_t warmup,
-                              int64_t iterationsPerEpoch) {
-  DropScheduler s(schedulerOptions(mode, keep, minKeep, totalEpochs, by, period,
-                                   interleave, warmup));
-  return s.averageKeep(iterationsPerEpoch);
-}
-
 } // namespace
 } // namespace ssprop::torch_bridge
 
@@ -788,14 +744,6 @@ TORCH_LIBRARY(ssprop, m) {
         "int[2] stride, int[2] padding, int[2] dilation, int groups, "
         "float keep, str select, bool weight_only) -> str[]",
         &ssprop::torch_bridge::conv2dTacticsOp);
-  m.def("_scheduler_keep(str mode, float keep, float? min_keep, "
-        "int total_epochs, str by, int period, bool interleave, int warmup, "
-        "int[] epochs, int[] iterations) -> float[]",
-        &ssprop::torch_bridge::schedulerKeepOp);
-  m.def("_scheduler_average_keep(str mode, float keep, float? min_keep, "
-        "int total_epochs, str by, int period, bool interleave, int warmup, "
-        "int iterations_per_epoch=0) -> float",
-        &ssprop::torch_bridge::schedulerAverageKeepOp);
 }
 
 TORCH_LIBRARY_IMPL(ssprop, CompositeExplicitAutograd, m) {
