@@ -146,7 +146,7 @@ def train(a: argparse.Namespace, rank: int = 0, world: int = 1) -> list:
         models.zero_conv_biases(model)
     model.to(device)
 
-    layers = bridge.ssprop_layer_types(a.model)  # the layer kinds ssProp converts
+    layers = bridge.ssprop_layer_types()  # the layer kinds ssProp converts
     model, sched = cli.apply_ssprop(model, a, layers)
     flops = cli.FlopMeter(model, sched, layers)
 

@@ -2,9 +2,12 @@
 //
 // The timing cache is a text file, one choice per line:
 //   <layer key> \t <tactic> \t <milliseconds>
-// after a header line `ssprop-timing-v1`. It is rewritten whole, atomically
-// (AtomicFile.h); an unreadable or foreign file is ignored (and replaced at
-// the next save).
+// after a header line `ssprop-timing-v1`, in a private folder, read only when
+// it passes the trust checks (TrustedFiles.h). A save merges this process's
+// choices into the file's current content under an exclusive lock (flock on
+// `<file>.lock`) and rewrites it atomically (AtomicFile.h), so processes
+// saving at once lose none of each other's choices; an unreadable or foreign
+// file is ignored (and replaced at the next save).
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,21 +15,65 @@
 
 #include "ssprop/Runtime/AtomicFile.h"
 #include "ssprop/Runtime/Sha256.h"
+#include "ssprop/Runtime/TrustedFiles.h"
 
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
+
 #include <iostream>
 #include <limits>
 #include <sstream>
 
-namespace fs = std::filesystem;
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 namespace ssprop {
 namespace {
 constexpr const char *kHeader = "ssprop-timing-v1";
+/// A timing cache larger than this is not one ssprop wrote.
+constexpr int64_t kMaxTimingBytes = int64_t(64) << 20;
+
+using Choices = std::map<std::string, std::pair<std::string, double>>;
+
+/// The choices in a timing cache's text (none unless the header matches).
+Choices parseTimings(const std::string &text) {
+  Choices choices;
+  std::istringstream in(text);
+  std::string line;
+  if (!std::getline(in, line) || line != kHeader)
+    return choices;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string key, tactic, ms;
+    if (std::getline(fields, key, '\t') && std::getline(fields, tactic, '\t') &&
+        std::getline(fields, ms))
+      choices[key] = {tactic, std::strtod(ms.c_str(), nullptr)};
+  }
+  return choices;
+}
+
+/// An exclusive lock on `path` (a lock file of ours) for its lifetime.
+class FileLock {
+public:
+  explicit FileLock(const std::string &path)
+      : fd(::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+                  0600)) {
+    if (fd >= 0 && (!isOwnRegularFile(path) || ::flock(fd, LOCK_EX) != 0)) {
+      ::close(fd);
+      fd = -1;
+    }
+  }
+  ~FileLock() {
+    if (fd >= 0)
+      ::close(fd); // releases the lock
+  }
+  bool held() const { return fd >= 0; }
+
+private:
+  int fd;
+};
 
 /// The forced tactic and its generation; SSPROP_TACTIC is its first value.
 struct ForcedTactic {
@@ -160,9 +207,16 @@ TacticSelector::TacticSelector(const std::string &directory,
 
 void TacticSelector::open(const std::string &directory,
                           const std::string &key) {
+  std::string why;
+  std::optional<std::string> root;
   if (!directory.empty())
-    path = directory + "/timing/" + key + ".txt";
-  load();
+    root = choosePrivateDirectory(directory, &why);
+  if (root && (why = makePrivateDirectory(*root + "/timing")).empty())
+    path = *root + "/timing/" + key + ".txt";
+  else if (!directory.empty())
+    std::cerr << "ssprop: warning: " << why
+              << "; tactic timings are kept in memory only\n";
+  choices = readChoices();
 }
 
 int TacticSelector::getTimings() const {
@@ -170,31 +224,30 @@ int TacticSelector::getTimings() const {
   return timings;
 }
 
-void TacticSelector::load() {
-  std::ifstream in(path);
-  std::string line;
-  if (path.empty() || !std::getline(in, line) || line != kHeader)
-    return;
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string key, tactic, ms;
-    if (std::getline(fields, key, '\t') && std::getline(fields, tactic, '\t') &&
-        std::getline(fields, ms))
-      choices[key] = {tactic, std::strtod(ms.c_str(), nullptr)};
-  }
+Choices TacticSelector::readChoices() const {
+  if (path.empty())
+    return {};
+  std::string why;
+  std::optional<std::string> text =
+      readTrustedFile(path, kMaxTimingBytes, &why);
+  return text ? parseTimings(*text) : Choices();
 }
 
-void TacticSelector::save() {
+void TacticSelector::save(const std::string &layerKey) {
   if (path.empty())
     return;
-  std::error_code error;
-  fs::create_directories(fs::path(path).parent_path(), error);
+  // Merge into what other processes saved meanwhile; our new choice wins.
+  FileLock lock(path + ".lock");
+  if (!lock.held())
+    return; // timed again next run: no warning
+  Choices merged = readChoices();
+  merged[layerKey] = choices[layerKey];
   std::ostringstream out;
   out << kHeader << "\n";
-  for (const auto &[key, choice] : choices)
+  for (const auto &[key, choice] : merged)
     out << key << "\t" << choice.first << "\t" << choice.second << "\n";
-  // A timing cache that cannot be saved is timed again next run: no warning.
-  writeFileAtomically(path, out.str());
+  if (writeFileAtomically(path, out.str(), 0600).empty())
+    choices = std::move(merged);
 }
 
 std::optional<Tactic>
@@ -250,7 +303,7 @@ Tactic TacticSelector::choose(const std::string &layerKey,
     std::cerr << "ssprop: tactic " << best->getName() << " for layer "
               << layerKey << report << "\n";
   choices[layerKey] = {best->getName(), bestMs};
-  save();
+  save(layerKey);
   return *best;
 }
 

@@ -1,5 +1,6 @@
 # -*- Python -*-
 import os
+import sys
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -12,6 +13,7 @@ config.excludes = ["Inputs", "corpus", "CMakeLists.txt", "lit.cfg.py", "lit.site
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.ssprop_obj_root, "test")
 config.substitutions.append(("%ssprop_src_root", os.path.dirname(config.test_source_root)))
+config.substitutions.append(("%python", sys.executable))
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()

@@ -1,10 +1,9 @@
 #ifndef SSPROP_PRELUDE
 #define SSPROP_PRELUDE
-// ssprop kernel prelude: the device helpers every generated kernel uses. The code
-// generator pastes this text into each kernel source, so that a source compiles
-// alone under NVRTC (needing only CUDA's own headers) and, with the host
-// emulation header force-included, as plain C++ on a machine without a GPU.
-// Arch-specific code (inline PTX) belongs here and nowhere else.
+// ssprop kernel prelude: the device helpers every generated kernel uses. The
+// code generator pastes this text into each kernel source, so that a source
+// compiles alone under NVRTC, needing only CUDA's own headers. Arch-specific
+// code (inline PTX) belongs here and nowhere else.
 
 #if defined(__CUDACC_RTC__)
 typedef unsigned int uint32_t;
@@ -27,12 +26,12 @@ namespace ssprop_rt {
 // --- element conversion: every kernel loads to and accumulates in f32 --------
 SSPROP_DEVICE float load(const float *p) { return *p; }
 SSPROP_DEVICE void store(float *p, float v) { *p = v; }
-#if defined(SSPROP_USE_F16) || !defined(__CUDACC__)
+#if defined(SSPROP_USE_F16)
 SSPROP_DEVICE float load(const __half *p) { return __half2float(*p); }
 SSPROP_DEVICE void store(__half *p, float v) { *p = __float2half_rn(v); }
 SSPROP_DEVICE uint32_t raw_bits(__half v) { return __half_as_ushort(v); }
 #endif
-#if defined(SSPROP_USE_BF16) || !defined(__CUDACC__)
+#if defined(SSPROP_USE_BF16)
 SSPROP_DEVICE float load(const __nv_bfloat16 *p) { return __bfloat162float(*p); }
 SSPROP_DEVICE void store(__nv_bfloat16 *p, float v) { *p = __float2bfloat16_rn(v); }
 SSPROP_DEVICE uint32_t raw_bits(__nv_bfloat16 v) {
@@ -210,25 +209,21 @@ struct SimtGemm {
 };
 
 // --- inline PTX (sm_80+): every asm statement of the kernels is here ---------
-// Under the host emulation each wrapper calls its twin in
-// ssprop/Codegen/HostEmulationPtx.h, which follows the PTX ISA's tables.
+// Only a CUDA compiler takes inline PTX. The one hook for a host build of a
+// kernel source (test/Codegen's emulation): without __CUDACC__ these wrappers
+// are left out, and the host build defines them before the prelude.
+#if defined(__CUDACC__)
 
 // cvt.rna.tf32.f32: v rounded to TF32 (10-bit significand, ties away from 0).
 SSPROP_DEVICE uint32_t to_tf32(float v) {
-#if defined(__CUDACC__)
   uint32_t r;
   asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(v));
   return r;
-#else
-  return ::ssprop::emu::ptx::cvt_rna_tf32_f32(v);
-#endif
 }
 
 // d += A * B for one warp-wide m16n8 tile, d and c the same registers: the
-// wrapper NAME of the PTX SHAPE_AND_TYPES, with host twin
-// ssprop::emu::ptx::HOST.
-#if defined(__CUDACC__)
-#define SSPROP_MMA_M16N8(NAME, SHAPE_AND_TYPES, HOST)                          \
+// wrapper NAME of the PTX SHAPE_AND_TYPES.
+#define SSPROP_MMA_M16N8(NAME, SHAPE_AND_TYPES)                                \
   SSPROP_DEVICE void NAME(float(&d)[4], const uint32_t(&a)[4],                 \
                           const uint32_t(&b)[2]) {                             \
     asm volatile("mma.sync.aligned." SHAPE_AND_TYPES                           \
@@ -237,71 +232,47 @@ SSPROP_DEVICE uint32_t to_tf32(float v) {
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]),      \
                    "r"(b[1]));                                                 \
   }
-#else
-#define SSPROP_MMA_M16N8(NAME, SHAPE_AND_TYPES, HOST)                          \
-  SSPROP_DEVICE void NAME(float(&d)[4], const uint32_t(&a)[4],                 \
-                          const uint32_t(&b)[2]) {                             \
-    ::ssprop::emu::ptx::HOST(d, a, b);                                         \
-  }
-#endif
 // A 16x8 and B 8x8 in TF32 (to_tf32 bit patterns).
-SSPROP_MMA_M16N8(mma_tf32_m16n8k8, "m16n8k8.row.col.f32.tf32.tf32.f32",
-                 mma_m16n8k8_tf32)
+SSPROP_MMA_M16N8(mma_tf32_m16n8k8, "m16n8k8.row.col.f32.tf32.tf32.f32")
 // A 16x16 and B 16x8 in f16 pairs (lower half: lower index).
-SSPROP_MMA_M16N8(mma_f16_m16n8k16, "m16n8k16.row.col.f32.f16.f16.f32",
-                 mma_m16n8k16_f16)
+SSPROP_MMA_M16N8(mma_f16_m16n8k16, "m16n8k16.row.col.f32.f16.f16.f32")
 // A 16x16 and B 16x8 in bf16 pairs (lower half: lower index).
-SSPROP_MMA_M16N8(mma_bf16_m16n8k16, "m16n8k16.row.col.f32.bf16.bf16.f32",
-                 mma_m16n8k16_bf16)
+SSPROP_MMA_M16N8(mma_bf16_m16n8k16, "m16n8k16.row.col.f32.bf16.bf16.f32")
 #undef SSPROP_MMA_M16N8
 
 // ldmatrix.x4: lane 8j + r names row r (16 bytes) of 8x8 matrix j; lane l
 // gets word l % 4 of row l / 4 of matrix j in r[j].
 SSPROP_DEVICE void ldmatrix_x4(uint32_t (&r)[4], const uint32_t *row) {
-#if defined(__CUDACC__)
   asm volatile(
       "{ .reg .u64 a; .reg .u32 s; cvta.to.shared.u64 a, %4;\n"
       "  cvt.u32.u64 s, a;\n"
       "  ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [s]; }"
       : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
       : "l"(row));
-#else
-  ::ssprop::emu::ptx::ldmatrix_m8n8_x4(r, row);
-#endif
 }
 
 // cp.async of 4 bytes global -> shared; zero-filled instead when !valid (the
 // source address must still be a valid global address).
 SSPROP_DEVICE void cp_async4(uint32_t *dst, const void *src, bool valid) {
-#if defined(__CUDACC__)
   asm volatile("{ .reg .u64 a; .reg .u32 s; cvta.to.shared.u64 a, %0;\n"
                "  cvt.u32.u64 s, a;\n"
                "  cp.async.ca.shared.global [s], [%1], 4, %2; }"
                :
                : "l"(dst), "l"(src), "r"(valid ? 4 : 0)
                : "memory");
-#else
-  ::ssprop::emu::ptx::cp_async(dst, src, 4, valid ? 4 : 0);
-#endif
 }
 
 SSPROP_DEVICE void cp_async_commit() {
-#if defined(__CUDACC__)
   asm volatile("cp.async.commit_group;" ::: "memory");
-#else
-  ::ssprop::emu::ptx::cp_async_commit_group();
-#endif
 }
 
 // Waits until at most PENDING of this thread's newest commit groups are in
 // flight. Other threads' copies are visible only after a __syncthreads.
 template <int PENDING> SSPROP_DEVICE void cp_async_wait() {
-#if defined(__CUDACC__)
   asm volatile("cp.async.wait_group %0;" ::"n"(PENDING) : "memory");
-#else
-  ::ssprop::emu::ptx::cp_async_wait_group(PENDING);
-#endif
 }
+
+#endif // defined(__CUDACC__)
 
 // --- tensor-core GEMM: mma.sync with a cp.async pipeline ---------------------
 // Shared memory holds both operands K-contiguous, in 32-bit words: a row is 64
@@ -332,13 +303,13 @@ SSPROP_DEVICE void mma_for(float, float (&d)[4], const uint32_t (&a)[4],
                            const uint32_t (&b)[2]) {
   mma_tf32_m16n8k8(d, a, b);
 }
-#if defined(SSPROP_USE_F16) || !defined(__CUDACC__)
+#if defined(SSPROP_USE_F16)
 SSPROP_DEVICE void mma_for(__half, float (&d)[4], const uint32_t (&a)[4],
                            const uint32_t (&b)[2]) {
   mma_f16_m16n8k16(d, a, b);
 }
 #endif
-#if defined(SSPROP_USE_BF16) || !defined(__CUDACC__)
+#if defined(SSPROP_USE_BF16)
 SSPROP_DEVICE void mma_for(__nv_bfloat16, float (&d)[4], const uint32_t (&a)[4],
                            const uint32_t (&b)[2]) {
   mma_bf16_m16n8k16(d, a, b);

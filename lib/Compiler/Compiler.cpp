@@ -4,6 +4,7 @@
 
 #include "ssprop/Codegen/CpuEmitter.h"
 #include "ssprop/Codegen/CudaEmitter.h"
+#include "ssprop/Core/InputLimits.h"
 #include "ssprop/Dialect/SSProp/IR/SSPropDialect.h"
 #include "ssprop/Dialect/SSProp/IR/SSPropOps.h"
 #include "ssprop/Transforms/Passes.h"
@@ -16,7 +17,6 @@
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/raw_ostream.h"
 
-#include <cstdio>
 #include <sstream>
 
 using namespace mlir;
@@ -36,13 +36,6 @@ std::string tensorType(const std::vector<int64_t> &shape, ElementType dtype) {
 std::string pair(const std::array<int64_t, 2> &values) {
   return "[" + std::to_string(values[0]) + ", " + std::to_string(values[1]) +
          "]";
-}
-
-/// A double written so that it reads back exactly.
-std::string exactDouble(double value) {
-  char text[32];
-  std::snprintf(text, sizeof(text), "%.17g", value);
-  return text;
 }
 
 /// Parses, lowers and emits `irText`, collecting diagnostics as text.
@@ -75,9 +68,9 @@ public:
 
   std::string diagnostics;
 
-private:
   static constexpr const char *kBufferName = "layer.mlir";
 
+private:
   /// `layer.mlir:3:19: error: message`, as mlir-opt prints diagnostics.
   static void print(llvm::raw_ostream &os, Location loc, StringRef severity,
                     const std::string &message) {
@@ -123,7 +116,7 @@ std::string buildConvBackwardIR(const ConvLayerSpec &spec) {
      << "      stride = " << pair(spec.stride)
      << " padding = " << pair(spec.padding)
      << " dilation = " << pair(spec.dilation) << " groups = " << spec.groups
-     << "\n      sparsity = <keep = " << exactDouble(spec.keep)
+     << "\n      sparsity = <keep = " << formatKeep(spec.keep)
      << ", select = " << getSelectName(spec.select)
      << (spec.weightOnly ? ", grads = weight_only" : "") << ">\n"
      << "      : (" << dy << ", " << input << ", " << weight << ")\n"
@@ -162,6 +155,10 @@ namespace {
 template <typename Emit>
 ModuleCompileResult compileModuleWith(const std::string &irText, Emit emit) {
   ModuleCompileResult result;
+  if (std::optional<TextPosition> deep = findExcessiveNesting(irText)) {
+    result.error = describeExcessiveNesting(Session::kBufferName, *deep);
+    return result;
+  }
   Session session;
   OwningOpRef<ModuleOp> module = session.lower(irText);
   if (!module) {

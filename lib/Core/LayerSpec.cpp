@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 
 namespace ssprop {
 
@@ -23,6 +25,24 @@ int64_t keptChannels(double keep, int64_t channels) {
   const auto kept =
       static_cast<int64_t>(std::floor(keep * static_cast<double>(channels)));
   return std::min(std::max<int64_t>(kept, 1), channels);
+}
+
+std::string formatKeep(double keep) {
+  if (!std::isfinite(keep))
+    return std::isnan(keep) ? "nan" : (keep > 0 ? "inf" : "-inf");
+  char text[32];
+  for (int precision = 1; precision <= 17; ++precision) {
+    std::snprintf(text, sizeof(text), "%.*g", precision, keep);
+    if (std::strtod(text, nullptr) == keep)
+      break;
+  }
+  std::string literal = text;
+  if (literal.find('.') == std::string::npos) {
+    size_t exponent = literal.find('e');
+    literal.insert(exponent == std::string::npos ? literal.size() : exponent,
+                   ".0");
+  }
+  return literal;
 }
 
 std::optional<int64_t> getConvOutputSize(int64_t inputSize, int64_t kernelSize,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from .nn.modules import Conv2d, Linear, _check_keep, _check_select
+from .nn.functional import _check_flag, _check_keep
+from .nn.modules import Conv2d, Linear, _check_select
 
 
 def convert(model: torch.nn.Module, keep: float = 1.0, select: str = "topk",
@@ -20,6 +21,7 @@ def convert(model: torch.nn.Module, keep: float = 1.0, select: str = "topk",
     converted: subclasses (which may change forward) are left alone."""
     keep = _check_keep("ssprop.convert", keep)
     select = _check_select("ssprop.convert", select)
+    weight_only = _check_flag("ssprop.convert", "weight_only", weight_only)
     for m in model.modules():
         if isinstance(m, (Conv2d, Linear)):
             m.keep, m.select, m.weight_only = keep, select, weight_only

@@ -9,7 +9,7 @@ weight, bias and input gradients; ``keep = 1`` is exactly dense).
 from __future__ import annotations
 
 import contextlib
-from typing import Dict, Iterator, List, Optional, Sequence
+from typing import Dict, Iterator, Optional
 
 import torch
 
@@ -71,22 +71,3 @@ def stats() -> Dict[str, float]:
 def reset_stats() -> None:
     _ops.reset_stats()
 
-
-def _scheduler_keep(mode: str, keep: float, min_keep: Optional[float], total_epochs: int,
-                    by: str, period: int, interleave: bool, warmup: int,
-                    epochs: Sequence[int], iterations: Sequence[int]) -> List[float]:
-    """The C++ DropScheduler's keep_at over (epoch, iteration) pairs (tests)."""
-    return list(_ops._scheduler_keep(mode, float(keep), None if min_keep is None else float(min_keep),
-                                     int(total_epochs), by, int(period), bool(interleave),
-                                     int(warmup), list(epochs), list(iterations)))
-
-
-def _scheduler_average_keep(mode: str, keep: float, min_keep: Optional[float], total_epochs: int,
-                            by: str, period: int, interleave: bool, warmup: int,
-                            iterations_per_epoch: int = 0) -> float:
-    """The C++ DropScheduler's average_keep (tests)."""
-    return float(_ops._scheduler_average_keep(mode, float(keep),
-                                              None if min_keep is None else float(min_keep),
-                                              int(total_epochs), by, int(period),
-                                              bool(interleave), int(warmup),
-                                              int(iterations_per_epoch)))

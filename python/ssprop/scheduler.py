@@ -1,39 +1,50 @@
 """ssprop.DropScheduler: the keep fraction over training, with the schedules
-of the ssProp paper. The same code, expression for expression, as the C++
-ssprop::DropScheduler (runtime/torch/Scheduler.cpp), so both give the same
-floats; the tests check that.
-
-By epoch e (0-based, evaluated at the start of each epoch):
-  e < warmup -> 1.0; interleave: dense on even (e - warmup), else the mode;
-  constant -> keep; linear -> max(min, keep - (keep - min) * e / (E - 1));
-  cosine -> min + (keep - min) * (1 + cos(pi * e / (E - 1))) / 2;
-  bar -> keep while e < E // 2, else min.
-By iteration i (global step; warmup still counted in epochs):
-  linear -> max(min, keep - (keep - min) * (i % T) / T);
-  cosine -> min + (keep - min) * (1 + cos(pi * i / T)) / 2;
-  bar -> keep while i % T < T // 2, else min; constant is an error.
+of the ssProp paper (docs/usage.md). The library computes them
+(torch.classes.ssprop.KeepSchedule, on the C++ ssprop::KeepSchedule that the
+C++ ssprop::DropScheduler calls too); this class drives the Python layers.
 """
 
 from __future__ import annotations
 
-import math
+import numbers
 from typing import Iterable, List, Optional, Union
 
 import torch
 
+from ._library import load_library
 from .nn.modules import Conv2d, Linear
 
+load_library()
+
 _WHERE = "ssprop.DropScheduler"
-_MODES = ("constant", "linear", "cosine", "bar")
 
 
-def _is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
+# Types are checked here: torch's conversion to the library's arguments
+# would take a bool as a number or truncate a float to an int.
+
+def _str(name: str, v) -> str:
+    if not isinstance(v, str):
+        raise TypeError(f"{_WHERE}: {name} must be a str, got {v!r}")
+    return v
 
 
-def _fmt(v) -> str:
-    """A number as the C++ side prints it (ostream: %g), so messages match."""
-    return format(v, "g") if _is_number(v) else repr(v)
+def _real(name: str, v) -> float:
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        raise TypeError(f"{_WHERE}: {name} must be a number, got {v!r}")
+    return float(v)
+
+
+def _int(name: str, v) -> int:
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+        raise TypeError(f"{_WHERE}: {name} must be an int, got {v!r}")
+    if not -2**63 <= v < 2**63:
+        raise ValueError(f"{_WHERE}: {name} must fit in 64 bits, got {v}")
+    return int(v)
+
+
+def _option(name: str) -> property:
+    return property(lambda self: self._options[name],
+                    doc=f"The {name} the scheduler was built with.")
 
 
 class DropScheduler:
@@ -52,54 +63,36 @@ class DropScheduler:
                  mode: str, keep: float, min_keep: Optional[float] = None,
                  total_epochs: int = 0, by: str = "epoch", period: int = 10,
                  interleave: bool = False, warmup: int = 0) -> None:
-        self.mode = mode
-        self.keep = keep
-        self.min_keep = keep if min_keep is None else min_keep
-        self._min_keep_given = min_keep is not None
-        self.total_epochs = total_epochs
-        self.by = by
-        self.period = period
-        self.interleave = bool(interleave)
-        self.warmup = warmup
-        self._validate()
+        self._options = dict(mode=mode, keep=keep, min_keep=keep if min_keep is None else min_keep,
+                             total_epochs=total_epochs, by=by, period=period,
+                             interleave=bool(interleave), warmup=warmup)
+        self._schedule = self._make_schedule()
         self.layers: List[torch.nn.Module] = self._collect(model_or_layers)
-        self.epoch = 0
-        self.iteration = 0
-        self.current_keep = 1.0
-        self._apply()
+        self._move_to(0, 0)
 
-    # -- configuration ----------------------------------------------------
+    mode = _option("mode")
+    keep = _option("keep")
+    min_keep = _option("min_keep")
+    total_epochs = _option("total_epochs")
+    by = _option("by")
+    period = _option("period")
+    interleave = _option("interleave")
+    warmup = _option("warmup")
 
-    def _validate(self) -> None:
-        if self.mode not in _MODES:
-            raise ValueError(f'{_WHERE}: mode must be "constant", "linear", "cosine" or "bar", '
-                             f'got "{self.mode}"')
-        if self.by not in ("epoch", "iteration"):
-            raise ValueError(f'{_WHERE}: by must be "epoch" or "iteration", got "{self.by}"')
-        for name in ("keep", "min_keep"):
-            v = getattr(self, name)
-            if not _is_number(v) or not (0.0 < v <= 1.0):
-                raise ValueError(f"{_WHERE}: {name} must be in (0, 1], got {_fmt(v)}")
-        if self.min_keep > self.keep:
-            raise ValueError(f"{_WHERE}: min_keep must be <= keep, got min_keep "
-                             f"{_fmt(self.min_keep)} > keep {_fmt(self.keep)}")
-        for name, lowest in (("period", 1), ("warmup", 0), ("total_epochs", 0)):
-            v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or v < lowest:
-                raise ValueError(f"{_WHERE}: {name} must be >= {lowest}, got {_fmt(v)}")
-        if self.by == "epoch":
-            if self.mode in ("linear", "cosine") and self.total_epochs < 2:
-                raise ValueError(f"{_WHERE}: total_epochs must be >= 2 for {self.mode}, "
-                                 f"got {self.total_epochs}")
-            if self.mode == "bar" and self.total_epochs < 1:
-                raise ValueError(f"{_WHERE}: total_epochs must be >= 1 for bar, "
-                                 f"got {self.total_epochs}")
-        else:
-            if self.mode == "constant":
-                raise ValueError(f'{_WHERE}: mode "constant" is not available by iteration '
-                                 f'(use by="epoch")')
-            if self.interleave:
-                raise ValueError(f"{_WHERE}: interleave applies by epoch only, not by iteration")
+    def _make_schedule(self):
+        o = self._options
+        return torch.classes.ssprop.KeepSchedule(
+            _str("mode", o["mode"]), _real("keep", o["keep"]), _real("min_keep", o["min_keep"]),
+            _int("total_epochs", o["total_epochs"]), _str("by", o["by"]),
+            _int("period", o["period"]), o["interleave"], _int("warmup", o["warmup"]))
+
+    # copy and pickle: the library's schedule is rebuilt from the options.
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "_schedule"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._schedule = self._make_schedule()
 
     @staticmethod
     def _collect(model_or_layers) -> List[torch.nn.Module]:
@@ -122,82 +115,40 @@ class DropScheduler:
 
     def keep_at(self, epoch: int, iteration: int = 0) -> float:
         """The keep fraction at (epoch, global iteration): a pure function."""
-        if epoch < 0:
-            raise ValueError(f"{_WHERE}: epoch must be >= 0, got {epoch}")
-        if iteration < 0:
-            raise ValueError(f"{_WHERE}: iteration must be >= 0, got {iteration}")
-        keep, mn, mode = float(self.keep), float(self.min_keep), self.mode
-        if epoch < self.warmup:
-            return 1.0
-        if self.by == "epoch":
-            if self.interleave and (epoch - self.warmup) % 2 == 0:
-                return 1.0
-            e = float(epoch)
-            last = float(self.total_epochs - 1)
-            if mode == "constant":
-                return keep
-            if mode == "linear":
-                return max(mn, keep - (keep - mn) * e / last)
-            if mode == "cosine":
-                return mn + 0.5 * (keep - mn) * (1.0 + math.cos(math.pi * e / last))
-            return keep if epoch < self.total_epochs // 2 else mn  # bar
-        t = self.period
-        if mode == "linear":
-            return max(mn, keep - (keep - mn) * float(iteration % t) / float(t))
-        if mode == "cosine":
-            return mn + 0.5 * (keep - mn) * (1.0 + math.cos(math.pi * float(iteration) / float(t)))
-        return keep if iteration % t < t // 2 else mn  # bar
+        return self._schedule.keep_at(_int("epoch", epoch), _int("iteration", iteration))
 
     def average_keep(self, iterations_per_epoch: int = 0) -> float:
         """Mean keep over the total_epochs epochs (by iteration: over
-        total_epochs * iterations_per_epoch steps, which must then be given).
+        total_epochs * iterations_per_epoch steps, which must then be given),
+        in closed form: any number of epochs takes the same time.
         Constant 0.2 with interleave over an even number of epochs: 0.6."""
-        epochs = self.total_epochs
-        if epochs < 1:
-            raise ValueError(f"{_WHERE}: average_keep needs total_epochs >= 1, got {epochs}")
-        total = 0.0
-        if self.by == "epoch":
-            for e in range(epochs):
-                total += self.keep_at(e, 0)
-            return total / float(epochs)
-        if iterations_per_epoch < 1:
-            raise ValueError(f"{_WHERE}: average_keep by iteration needs iterations_per_epoch "
-                             f">= 1, got {iterations_per_epoch}")
-        steps = epochs * iterations_per_epoch
-        for i in range(steps):
-            total += self.keep_at(i // iterations_per_epoch, i)
-        return total / float(steps)
+        return self._schedule.average_keep(_int("iterations_per_epoch", iterations_per_epoch))
 
     # -- driving the layers ---------------------------------------------------
 
     def step_epoch(self, epoch: int) -> float:
         """Call at the start of each epoch; applies and returns keep_at."""
-        if epoch < 0:
-            raise ValueError(f"{_WHERE}: epoch must be >= 0, got {epoch}")
-        self.epoch = int(epoch)
-        return self._apply()
+        return self._move_to(epoch, self.iteration)
 
     def step_iteration(self, iteration: int) -> float:
         """Sets the global iteration; applies and returns keep_at."""
-        if iteration < 0:
-            raise ValueError(f"{_WHERE}: iteration must be >= 0, got {iteration}")
-        self.iteration = int(iteration)
-        return self._apply()
+        return self._move_to(self.epoch, iteration)
 
     def step(self) -> float:
         """torch-style: advances the epoch (by epoch) or the iteration (by
         iteration) by one; applies and returns the new keep."""
         if self.by == "epoch":
-            self.epoch += 1
-        else:
-            self.iteration += 1
-        return self._apply()
+            return self._move_to(self.epoch + 1, self.iteration)
+        return self._move_to(self.epoch, self.iteration + 1)
 
-    def _apply(self) -> float:
-        self.current_keep = self.keep_at(self.epoch, self.iteration)
+    def _move_to(self, epoch: int, iteration: int) -> float:
+        """Sets (epoch, iteration) and applies its keep to the layers; raises,
+        changing nothing, if it is invalid."""
+        keep = self.keep_at(epoch, iteration)
+        self.epoch, self.iteration, self.current_keep = int(epoch), int(iteration), keep
         for m in self.layers:
-            m.keep = self.current_keep
-        return self.current_keep
+            m.keep = keep
+        return keep
 
     def get_last_keep(self) -> float:
         return self.current_keep
@@ -206,9 +157,7 @@ class DropScheduler:
         return {"epoch": self.epoch, "iteration": self.iteration}
 
     def load_state_dict(self, state: dict) -> None:
-        self.epoch = int(state["epoch"])
-        self.iteration = int(state["iteration"])
-        self._apply()
+        self._move_to(int(state["epoch"]), int(state["iteration"]))
 
     def __repr__(self) -> str:
         return (f"DropScheduler(mode={self.mode!r}, keep={self.keep}, min_keep={self.min_keep}, "

@@ -43,7 +43,7 @@ def available() -> bool:
         return False
 
 
-def ssprop_layer_types(model_name: str) -> Tuple[Type[nn.Module], ...]:
+def ssprop_layer_types() -> Tuple[Type[nn.Module], ...]:
     """The layer kinds ssProp converts: the convolutions, as in the paper's
     classification experiments (its linear variant is for MLPs only)."""
     return (nn.Conv2d,)

@@ -87,6 +87,8 @@ def check_args(p: argparse.ArgumentParser, a: argparse.Namespace,
         bad(f"--period must be >= 1, got {a.period}")
     if a.warmup < 0:
         bad(f"--warmup must be >= 0, got {a.warmup}")
+    if not (0 <= a.seed < 2 ** 63):  # torch.manual_seed takes 64-bit seeds
+        bad(f"--seed must be in [0, 2^63), got {a.seed}")
     if a.batch_size < 1:
         bad(f"--batch-size must be >= 1, got {a.batch_size}")
     if not (a.lr > 0 and math.isfinite(a.lr)):

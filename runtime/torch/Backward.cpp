@@ -54,6 +54,23 @@ std::array<int64_t, 2> expandPair(const char *where, const char *name,
 
 namespace {
 
+/// The output size along one axis in 64-bit arithmetic must not overflow
+/// (sizes known at trace time only: symbolic ones are checked when they
+/// become concrete).
+void checkNoOverflow(const char *where, const c10::SymInt &inputSize,
+                     const c10::SymInt &kernelSize, int64_t stride,
+                     int64_t padding, int64_t dilation, int dimension) {
+  std::optional<int64_t> in = inputSize.maybe_as_int(),
+                         kernel = kernelSize.maybe_as_int();
+  if (!in || !kernel)
+    return;
+  TORCH_CHECK(getConvOutputSize(*in, *kernel, stride, padding, dilation), where,
+              ": the convolution's output size overflows 64-bit arithmetic in "
+              "dimension ",
+              dimension, ": input size ", *in, ", padding ", padding,
+              ", dilation ", dilation, ", kernel size ", *kernel);
+}
+
 void checkTensorLike(const char *where, const char *name, const at::Tensor &t,
                      const at::Tensor &input) {
   TORCH_CHECK(t.scalar_type() == input.scalar_type(), where, ": ", name,
@@ -104,6 +121,8 @@ void checkConv2dArgs(const at::Tensor &input, const at::Tensor &weight,
               weight.sym_size(1), ", groups = ", groups,
               ", input.size(1) = ", cin);
   for (int d = 0; d < 2; ++d) {
+    checkNoOverflow(w, input.sym_size(2 + d), weight.sym_size(2 + d), stride[d],
+                    padding[d], dilation[d], 2 + d);
     c10::SymInt padded = input.sym_size(2 + d) + 2 * padding[d];
     c10::SymInt kernel = dilation[d] * (weight.sym_size(2 + d) - 1) + 1;
     TORCH_CHECK(padded >= kernel, w,
@@ -114,7 +133,23 @@ void checkConv2dArgs(const at::Tensor &input, const at::Tensor &weight,
                 " * (kernel size ", weight.sym_size(2 + d), " - 1) + 1 = ",
                 kernel);
   }
-  (void)stride;
+}
+
+std::vector<c10::SymInt>
+convOutputSizes(const at::Tensor &input, const at::Tensor &weight,
+                const std::array<int64_t, 2> &stride,
+                const std::array<int64_t, 2> &padding,
+                const std::array<int64_t, 2> &dilation) {
+  // Without input channels ATen's convolution has no output channels either.
+  std::vector<c10::SymInt> sizes{input.sym_size(0), input.sym_size(1) == 0
+                                                        ? c10::SymInt(0)
+                                                        : weight.sym_size(0)};
+  for (int d = 0; d < 2; ++d)
+    sizes.push_back((input.sym_size(2 + d) + 2 * padding[d] -
+                     dilation[d] * (weight.sym_size(2 + d) - 1) - 1) /
+                        stride[d] +
+                    1);
+  return sizes;
 }
 
 void checkLinearArgs(const at::Tensor &input, const at::Tensor &weight,

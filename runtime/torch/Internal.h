@@ -51,6 +51,14 @@ void checkConv2dArgs(const at::Tensor &input, const at::Tensor &weight,
                      const std::array<int64_t, 2> &padding,
                      const std::array<int64_t, 2> &dilation, int64_t groups);
 
+/// The output shape of a checked convolution (symbolic shapes too), as
+/// ATen's convolution gives it.
+std::vector<c10::SymInt>
+convOutputSizes(const at::Tensor &input, const at::Tensor &weight,
+                const std::array<int64_t, 2> &stride,
+                const std::array<int64_t, 2> &padding,
+                const std::array<int64_t, 2> &dilation);
+
 /// Every check of ssprop::linear's arguments (works on symbolic shapes).
 void checkLinearArgs(const at::Tensor &input, const at::Tensor &weight,
                      const std::optional<at::Tensor> &bias);

@@ -2,7 +2,8 @@
 //
 // TORCH_LIBRARY(ssprop): the operators, their kernels and their autograd.
 //
-//   conv2d / linear        forward: the dense ATen op (CompositeExplicitAutograd,
+//   conv2d / linear        forward: the dense ATen op
+//   (CompositeExplicitAutograd,
 //                          also the Meta kernel, on symbolic shapes too);
 //                          Autograd: a torch::autograd::Function whose
 //                          backward calls _conv2d_backward / _linear_backward.
@@ -14,9 +15,11 @@
 //                          (convBackwardCuda, convBackwardCpu), shapes on
 //                          Meta; Autograd raises a clear error on double
 //                          backward.
+//   AutocastCPU/CUDA       conv2d and linear in the autocast dtype, as
+//                          torch.nn.functional's.
 //   stats, reset_stats     the counters of ssprop.stats().
-//   _scheduler_keep,       the C++ DropScheduler, for the Python tests that
-//   _scheduler_average_keep  check both implementations agree.
+//   classes.KeepSchedule   the keep schedule of Python's ssprop.DropScheduler
+//                          (registered by Scheduler.cpp).
 //
 // No Python C API: the same library loads into any Python with
 // torch.ops.load_library and links into C++ programs.
@@ -27,8 +30,8 @@
 
 #include "ssprop/Runtime/Tactics.h"
 #include "ssprop/Torch/Ops.h"
-#include "ssprop/Torch/Scheduler.h"
 
+#include <ATen/autocast_mode.h>
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <c10/core/SymIntArrayRef.h>
 #include <torch/csrc/autograd/custom_function.h>
@@ -169,14 +172,18 @@ at::Tensor conv2dForwardMeta(const at::Tensor &input, const at::Tensor &weight,
                             groups, keep, select);
   // Shapes only (ATen's own convolution has no C++ Meta kernel), on symbolic
   // sizes too; the numerators are >= 0 after checkConv.
-  std::vector<c10::SymInt> sizes{input.sym_size(0), weight.sym_size(0)};
-  for (int d = 0; d < 2; ++d)
-    sizes.push_back((input.sym_size(2 + d) + 2 * g.padding[d] -
-                     g.dilation[d] * (weight.sym_size(2 + d) - 1) - 1) /
-                        g.stride[d] +
-                    1);
   return at::empty_symint(
-      sizes, input.options().memory_format(convOutputFormat(input, weight)));
+      convOutputSizes(input, weight, g.stride, g.padding, g.dilation),
+      input.options().memory_format(convOutputFormat(input, weight)));
+}
+
+/// [..., out_features]: a linear layer's output shape (symbolic too).
+std::vector<c10::SymInt> linearOutputSizes(const at::Tensor &input,
+                                           const at::Tensor &weight) {
+  std::vector<c10::SymInt> sizes(input.sym_sizes().begin(),
+                                 input.sym_sizes().end() - 1);
+  sizes.push_back(weight.sym_size(0));
+  return sizes;
 }
 
 at::Tensor linearForward(const at::Tensor &input, const at::Tensor &weight,
@@ -196,10 +203,7 @@ at::Tensor linearForwardMeta(const at::Tensor &input, const at::Tensor &weight,
   (void)weightOnly, (void)syncGroup;
   checkKeepAndSelect(kLinear, keep, std::string(select));
   checkLinearArgs(input, weight, bias);
-  std::vector<c10::SymInt> sizes(input.sym_sizes().begin(),
-                                 input.sym_sizes().end() - 1);
-  sizes.push_back(weight.sym_size(0));
-  return at::empty_symint(sizes, input.options());
+  return at::empty_symint(linearOutputSizes(input, weight), input.options());
 }
 
 //===----------------------------------------------------------------------===//
@@ -253,11 +257,11 @@ CheckedConv checkConvBackward(const at::Tensor &gradOutput,
                               double keep, c10::string_view select) {
   CheckedConv g = checkConv(input, weight, std::nullopt, stride, padding,
                             dilation, groups, keep, select);
-  TORCH_CHECK(gradOutput.dim() == 4 &&
-                  gradOutput.sym_size(0) == input.sym_size(0) &&
-                  gradOutput.sym_size(1) == weight.sym_size(0),
-              kConv, ": grad_output must be a 4-D tensor [N, Cout, Ho, Wo] "
-              "matching input and weight, got shape ", gradOutput.sym_sizes());
+  const std::vector<c10::SymInt> expected =
+      convOutputSizes(input, weight, g.stride, g.padding, g.dilation);
+  TORCH_CHECK(gradOutput.sym_sizes() == c10::SymIntArrayRef(expected), kConv,
+              ": grad_output must have the shape of the output, ",
+              c10::SymIntArrayRef(expected), ", got ", gradOutput.sym_sizes());
   return g;
 }
 
@@ -294,9 +298,21 @@ makeConvBackwardArgs(const at::Tensor &gradOutput, const at::Tensor &input,
   return args;
 }
 
+/// The gradients of a convolution without input channels, whose output has
+/// no channels either (as ATen's): zeros, as dense autograd gives them.
+Tensor3 noChannelGrads(const ConvBackwardArgs &args) {
+  const auto &[dx, dw, db] = args.outputMask;
+  return {dx ? at::zeros_like(args.input) : at::Tensor(),
+          dw ? at::zeros_like(args.weight) : at::Tensor(),
+          db ? at::zeros({args.weight.size(0)}, args.weight.options())
+             : at::Tensor()};
+}
+
 /// Runs `backend`, then finishes and counts its gradients.
 Tensor3 runConvBackward(const ConvBackwardArgs &args,
                         Tensor3 (*backend)(const ConvBackwardArgs &)) {
+  if (args.input.size(1) == 0)
+    backend = noChannelGrads;
   Tensor3 grads = finishConvBackward(backend(args), args);
   countConvBackwardFlops(args);
   return grads;
@@ -380,10 +396,10 @@ Select checkLinearBackward(const at::Tensor &gradOutput,
                            double keep, c10::string_view select) {
   Select rule = checkKeepAndSelect(kLinear, keep, std::string(select));
   checkLinearArgs(input, weight, std::nullopt);
-  TORCH_CHECK(gradOutput.dim() == input.dim() &&
-                  gradOutput.sym_size(-1) == weight.sym_size(0),
-              kLinear, ": grad_output must have the shape of the output, got ",
-              gradOutput.sym_sizes());
+  const std::vector<c10::SymInt> expected = linearOutputSizes(input, weight);
+  TORCH_CHECK(gradOutput.sym_sizes() == c10::SymIntArrayRef(expected), kLinear,
+              ": grad_output must have the shape of the output, ",
+              c10::SymIntArrayRef(expected), ", got ", gradOutput.sym_sizes());
   return rule;
 }
 
@@ -623,7 +639,46 @@ Tensor3 linearBackwardAutograd(const at::Tensor &gradOutput,
 }
 
 //===----------------------------------------------------------------------===//
-// Statistics and schedulers
+// Autocast
+//===----------------------------------------------------------------------===//
+
+/// Under torch.autocast, conv2d and linear run in the autocast dtype as
+/// torch.nn.functional's do (both are on autocast's lower-precision list):
+/// the floating-point inputs are cast (through autograd, so gradients reach
+/// the parameters in their own dtype), then the op runs below autocast.
+template <c10::DeviceType device>
+at::Tensor conv2dAutocast(const at::Tensor &input, const at::Tensor &weight,
+                          const std::optional<at::Tensor> &bias,
+                          at::IntArrayRef stride, at::IntArrayRef padding,
+                          at::IntArrayRef dilation, int64_t groups, double keep,
+                          c10::string_view select, bool weightOnly,
+                          OptionalString syncGroup) {
+  c10::impl::ExcludeDispatchKeyGuard noAutocast(
+      at::autocast::get_autocast_dispatch_key_from_device_type(device));
+  const at::ScalarType type = at::autocast::get_autocast_dtype(device);
+  return conv2dOp().call(at::autocast::cached_cast(type, input, device),
+                         at::autocast::cached_cast(type, weight, device),
+                         at::autocast::cached_cast(type, bias, device), stride,
+                         padding, dilation, groups, keep, select, weightOnly,
+                         syncGroup);
+}
+
+template <c10::DeviceType device>
+at::Tensor linearAutocast(const at::Tensor &input, const at::Tensor &weight,
+                          const std::optional<at::Tensor> &bias, double keep,
+                          c10::string_view select, bool weightOnly,
+                          OptionalString syncGroup) {
+  c10::impl::ExcludeDispatchKeyGuard noAutocast(
+      at::autocast::get_autocast_dispatch_key_from_device_type(device));
+  const at::ScalarType type = at::autocast::get_autocast_dtype(device);
+  return linearOp().call(at::autocast::cached_cast(type, input, device),
+                         at::autocast::cached_cast(type, weight, device),
+                         at::autocast::cached_cast(type, bias, device), keep,
+                         select, weightOnly, syncGroup);
+}
+
+//===----------------------------------------------------------------------===//
+// Statistics
 //===----------------------------------------------------------------------===//
 
 std::vector<double> statsOp() {
@@ -671,49 +726,6 @@ std::optional<std::string> getTacticOp() {
   return name.empty() ? std::nullopt : std::optional<std::string>(name);
 }
 
-DropSchedulerOptions schedulerOptions(c10::string_view mode, double keep,
-                                      std::optional<double> minKeep,
-                                      int64_t totalEpochs, c10::string_view by,
-                                      int64_t period, bool interleave,
-                                      int64_t warmup) {
-  return DropSchedulerOptions(std::string(mode), keep)
-      .min_keep(minKeep)
-      .total_epochs(totalEpochs)
-      .by(std::string(by))
-      .period(period)
-      .interleave(interleave)
-      .warmup(warmup);
-}
-
-std::vector<double> schedulerKeepOp(c10::string_view mode, double keep,
-                                    std::optional<double> minKeep,
-                                    int64_t totalEpochs, c10::string_view by,
-                                    int64_t period, bool interleave,
-                                    int64_t warmup, at::IntArrayRef epochs,
-                                    at::IntArrayRef iterations) {
-  TORCH_CHECK(epochs.size() == iterations.size(),
-              "ssprop::_scheduler_keep: epochs and iterations must have the "
-              "same length, got ",
-              epochs.size(), " and ", iterations.size());
-  DropScheduler s(schedulerOptions(mode, keep, minKeep, totalEpochs, by, period,
-                                   interleave, warmup));
-  std::vector<double> out;
-  out.reserve(epochs.size());
-  for (size_t i = 0; i < epochs.size(); ++i)
-    out.push_back(s.keepAt(epochs[i], iterations[i]));
-  return out;
-}
-
-double schedulerAverageKeepOp(c10::string_view mode, double keep,
-                              std::optional<double> minKeep,
-                              int64_t totalEpochs, c10::string_view by,
-                              int64_t period, bool interleave, int64_t warmup,
-                              int64_t iterationsPerEpoch) {
-  DropScheduler s(schedulerOptions(mode, keep, minKeep, totalEpochs, by, period,
-                                   interleave, warmup));
-  return s.averageKeep(iterationsPerEpoch);
-}
-
 } // namespace
 } // namespace ssprop::torch_bridge
 
@@ -748,14 +760,6 @@ TORCH_LIBRARY(ssprop, m) {
         "int[2] stride, int[2] padding, int[2] dilation, int groups, "
         "float keep, str select, bool weight_only) -> str[]",
         &ssprop::torch_bridge::conv2dTacticsOp);
-  m.def("_scheduler_keep(str mode, float keep, float? min_keep, "
-        "int total_epochs, str by, int period, bool interleave, int warmup, "
-        "int[] epochs, int[] iterations) -> float[]",
-        &ssprop::torch_bridge::schedulerKeepOp);
-  m.def("_scheduler_average_keep(str mode, float keep, float? min_keep, "
-        "int total_epochs, str by, int period, bool interleave, int warmup, "
-        "int iterations_per_epoch=0) -> float",
-        &ssprop::torch_bridge::schedulerAverageKeepOp);
 }
 
 TORCH_LIBRARY_IMPL(ssprop, CompositeExplicitAutograd, m) {
@@ -789,6 +793,18 @@ TORCH_LIBRARY_IMPL(ssprop, Autograd, m) {
   m.impl("linear", &ssprop::torch_bridge::linearAutograd);
   m.impl("_conv2d_backward", &ssprop::torch_bridge::conv2dBackwardAutograd);
   m.impl("_linear_backward", &ssprop::torch_bridge::linearBackwardAutograd);
+}
+
+TORCH_LIBRARY_IMPL(ssprop, AutocastCPU, m) {
+  m.impl("conv2d", &ssprop::torch_bridge::conv2dAutocast<c10::DeviceType::CPU>);
+  m.impl("linear", &ssprop::torch_bridge::linearAutocast<c10::DeviceType::CPU>);
+}
+
+TORCH_LIBRARY_IMPL(ssprop, AutocastCUDA, m) {
+  m.impl("conv2d",
+         &ssprop::torch_bridge::conv2dAutocast<c10::DeviceType::CUDA>);
+  m.impl("linear",
+         &ssprop::torch_bridge::linearAutocast<c10::DeviceType::CUDA>);
 }
 
 //===----------------------------------------------------------------------===//

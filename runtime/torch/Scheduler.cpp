@@ -1,8 +1,8 @@
-//===- Scheduler.cpp - ssprop::DropScheduler ------------------------------===//
+//===- Scheduler.cpp - the keep schedules for C++ and Python --------------===//
 //
-// The keep schedules of the ssProp paper (/work/shared/SSPROP.md, docs/usage.md);
-// python/ssprop/scheduler.py is the same code, expression for expression, so
-// both give the same doubles.
+// Both compute through ssprop::KeepSchedule (ssprop/Core/KeepSchedule.h):
+// DropScheduler drives the C++ layers; the custom class KeepSchedule gives
+// the schedule to Python's ssprop.DropScheduler, which drives its own layers.
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,15 +10,41 @@
 #include "ssprop/Torch/Modules.h"
 
 #include <c10/util/Exception.h>
+#include <torch/custom_class.h>
+#include <torch/library.h>
 
-#include <algorithm>
-#include <cmath>
+#include <stdexcept>
 
 namespace ssprop {
 namespace {
 
 constexpr const char *kWhere = "ssprop::DropScheduler";
-constexpr double kPi = 3.14159265358979323846;
+constexpr const char *kPythonWhere = "ssprop.DropScheduler";
+
+/// Runs `f`, turning KeepSchedule's std::invalid_argument into a
+/// c10::ValueError (Python: ValueError) that names the scheduler.
+template <typename F> auto checked(const char *where, F f) {
+  try {
+    return f();
+  } catch (const std::invalid_argument &e) {
+    TORCH_CHECK_VALUE(false, where, ": ", e.what());
+  }
+}
+
+KeepSchedule makeSchedule(const DropSchedulerOptions &o) {
+  return checked(kWhere, [&] {
+    return KeepSchedule({o.mode(), o.keep(), o.min_keep(), o.total_epochs(),
+                         o.by(), o.period(), o.interleave(), o.warmup()});
+  });
+}
+
+/// torch.classes.ssprop.KeepSchedule: the schedule of Python's
+/// ssprop.DropScheduler, whose name its errors carry.
+struct KeepScheduleHolder : torch::CustomClassHolder {
+  explicit KeepScheduleHolder(KeepSchedule schedule)
+      : schedule(std::move(schedule)) {}
+  KeepSchedule schedule;
+};
 
 bool isSspropLayer(const torch::nn::Module &m) {
   return dynamic_cast<const nn::Conv2dImpl *>(&m) != nullptr ||
@@ -28,9 +54,7 @@ bool isSspropLayer(const torch::nn::Module &m) {
 } // namespace
 
 DropScheduler::DropScheduler(DropSchedulerOptions options)
-    : options_(std::move(options)) {
-  validate();
-  minKeep_ = options_.min_keep().value_or(options_.keep());
+    : options_(std::move(options)), schedule_(makeSchedule(options_)) {
   current_ = keepAt(0, 0);
 }
 
@@ -54,7 +78,7 @@ DropScheduler::DropScheduler(torch::nn::Module &model,
   TORCH_CHECK(!layers_.empty(), kWhere,
               ": the model has no ssprop layer (ssprop::nn::Conv2d / Linear); "
               "build it with them or call ssprop::convert first");
-  apply();
+  moveTo(0, 0);
 }
 
 DropScheduler::DropScheduler(
@@ -66,129 +90,35 @@ DropScheduler::DropScheduler(
                 " is not an ssprop::nn::Conv2d or ssprop::nn::Linear (got ",
                 layers[i] ? layers[i]->name() : std::string("null"), ")");
   layers_ = std::move(layers);
-  apply();
-}
-
-void DropScheduler::validate() const {
-  const DropSchedulerOptions &o = options_;
-  const std::string &mode = o.mode();
-  TORCH_CHECK(mode == "constant" || mode == "linear" || mode == "cosine" ||
-                  mode == "bar",
-              kWhere,
-              ": mode must be \"constant\", \"linear\", \"cosine\" or \"bar\", "
-              "got \"",
-              mode, "\"");
-  TORCH_CHECK(o.by() == "epoch" || o.by() == "iteration", kWhere,
-              ": by must be \"epoch\" or \"iteration\", got \"", o.by(), "\"");
-  TORCH_CHECK(o.keep() > 0.0 && o.keep() <= 1.0, kWhere,
-              ": keep must be in (0, 1], got ", o.keep());
-  if (o.min_keep()) {
-    const double mn = *o.min_keep();
-    TORCH_CHECK(mn > 0.0 && mn <= 1.0, kWhere,
-                ": min_keep must be in (0, 1], got ", mn);
-    TORCH_CHECK(mn <= o.keep(), kWhere, ": min_keep must be <= keep, got min_keep ",
-                mn, " > keep ", o.keep());
-  }
-  TORCH_CHECK(o.period() >= 1, kWhere, ": period must be >= 1, got ",
-              o.period());
-  TORCH_CHECK(o.warmup() >= 0, kWhere, ": warmup must be >= 0, got ",
-              o.warmup());
-  TORCH_CHECK(o.total_epochs() >= 0, kWhere,
-              ": total_epochs must be >= 0, got ", o.total_epochs());
-  if (o.by() == "epoch") {
-    if (mode == "linear" || mode == "cosine")
-      TORCH_CHECK(o.total_epochs() >= 2, kWhere,
-                  ": total_epochs must be >= 2 for ", mode, ", got ",
-                  o.total_epochs());
-    if (mode == "bar")
-      TORCH_CHECK(o.total_epochs() >= 1, kWhere,
-                  ": total_epochs must be >= 1 for bar, got ",
-                  o.total_epochs());
-  } else {
-    TORCH_CHECK(mode != "constant", kWhere,
-                ": mode \"constant\" is not available by iteration (use "
-                "by=\"epoch\")");
-    TORCH_CHECK(!o.interleave(), kWhere,
-                ": interleave applies by epoch only, not by iteration");
-  }
+  moveTo(0, 0);
 }
 
 double DropScheduler::keepAt(int64_t epoch, int64_t iteration) const {
-  TORCH_CHECK(epoch >= 0, kWhere, ": epoch must be >= 0, got ", epoch);
-  TORCH_CHECK(iteration >= 0, kWhere, ": iteration must be >= 0, got ",
-              iteration);
-  const DropSchedulerOptions &o = options_;
-  const double keep = o.keep(), mn = minKeep_;
-  const std::string &mode = o.mode();
-  if (epoch < o.warmup())
-    return 1.0;
-  if (o.by() == "epoch") {
-    if (o.interleave() && (epoch - o.warmup()) % 2 == 0)
-      return 1.0;
-    const double e = static_cast<double>(epoch);
-    const double last = static_cast<double>(o.total_epochs() - 1);
-    if (mode == "constant")
-      return keep;
-    if (mode == "linear")
-      return std::max(mn, keep - (keep - mn) * e / last);
-    if (mode == "cosine")
-      return mn + 0.5 * (keep - mn) * (1.0 + std::cos(kPi * e / last));
-    return epoch < o.total_epochs() / 2 ? keep : mn; // bar
-  }
-  const int64_t t = o.period();
-  if (mode == "linear")
-    return std::max(mn, keep - (keep - mn) * static_cast<double>(iteration % t) /
-                                   static_cast<double>(t));
-  if (mode == "cosine")
-    return mn + 0.5 * (keep - mn) *
-                    (1.0 + std::cos(kPi * static_cast<double>(iteration) /
-                                    static_cast<double>(t)));
-  return iteration % t < t / 2 ? keep : mn; // bar
+  return checked(kWhere, [&] { return schedule_.keepAt(epoch, iteration); });
 }
 
 double DropScheduler::averageKeep(int64_t iterationsPerEpoch) const {
-  const int64_t epochs = options_.total_epochs();
-  TORCH_CHECK(epochs >= 1, kWhere,
-              ": average_keep needs total_epochs >= 1, got ", epochs);
-  double sum = 0.0;
-  if (options_.by() == "epoch") {
-    for (int64_t e = 0; e < epochs; ++e)
-      sum += keepAt(e, 0);
-    return sum / static_cast<double>(epochs);
-  }
-  TORCH_CHECK(iterationsPerEpoch >= 1, kWhere,
-              ": average_keep by iteration needs iterations_per_epoch >= 1, "
-              "got ",
-              iterationsPerEpoch);
-  const int64_t steps = epochs * iterationsPerEpoch;
-  for (int64_t i = 0; i < steps; ++i)
-    sum += keepAt(i / iterationsPerEpoch, i);
-  return sum / static_cast<double>(steps);
+  return checked(kWhere,
+                 [&] { return schedule_.averageKeep(iterationsPerEpoch); });
 }
 
-void DropScheduler::stepEpoch(int64_t epoch) {
-  TORCH_CHECK(epoch >= 0, kWhere, ": epoch must be >= 0, got ", epoch);
-  epoch_ = epoch;
-  apply();
-}
+void DropScheduler::stepEpoch(int64_t epoch) { moveTo(epoch, iteration_); }
 
 void DropScheduler::stepIteration(int64_t iteration) {
-  TORCH_CHECK(iteration >= 0, kWhere, ": iteration must be >= 0, got ",
-              iteration);
-  iteration_ = iteration;
-  apply();
+  moveTo(epoch_, iteration);
 }
 
 void DropScheduler::step() {
   if (options_.by() == "epoch")
-    ++epoch_;
+    moveTo(epoch_ + 1, iteration_);
   else
-    ++iteration_;
-  apply();
+    moveTo(epoch_, iteration_ + 1);
 }
 
-void DropScheduler::apply() {
-  current_ = keepAt(epoch_, iteration_);
+void DropScheduler::moveTo(int64_t epoch, int64_t iteration) {
+  current_ = keepAt(epoch, iteration);
+  epoch_ = epoch;
+  iteration_ = iteration;
   for (const auto &layer : layers_) {
     if (auto *conv = dynamic_cast<nn::Conv2dImpl *>(layer.get()))
       conv->set_keep(current_);
@@ -198,3 +128,34 @@ void DropScheduler::apply() {
 }
 
 } // namespace ssprop
+
+//===----------------------------------------------------------------------===//
+// Registration
+//===----------------------------------------------------------------------===//
+
+TORCH_LIBRARY_FRAGMENT(ssprop, m) {
+  using ssprop::KeepScheduleHolder;
+  using Self = c10::intrusive_ptr<KeepScheduleHolder>;
+  m.class_<KeepScheduleHolder>("KeepSchedule")
+      .def(torch::init([](std::string mode, double keep,
+                          std::optional<double> minKeep, int64_t totalEpochs,
+                          std::string by, int64_t period, bool interleave,
+                          int64_t warmup) {
+        return ssprop::checked(ssprop::kPythonWhere, [&] {
+          return c10::make_intrusive<KeepScheduleHolder>(ssprop::KeepSchedule(
+              {std::move(mode), keep, minKeep, totalEpochs, std::move(by),
+               period, interleave, warmup}));
+        });
+      }))
+      .def("keep_at",
+           [](const Self &self, int64_t epoch, int64_t iteration) {
+             return ssprop::checked(ssprop::kPythonWhere, [&] {
+               return self->schedule.keepAt(epoch, iteration);
+             });
+           })
+      .def("average_keep", [](const Self &self, int64_t iterationsPerEpoch) {
+        return ssprop::checked(ssprop::kPythonWhere, [&] {
+          return self->schedule.averageKeep(iterationsPerEpoch);
+        });
+      });
+}

@@ -8,7 +8,7 @@
 
 #include "EmulatedLaunch.h"
 
-#include "ssprop/Codegen/HostEmulation.h"
+#include "HostEmulation.h"
 
 namespace ssprop::test {
 

@@ -1,7 +1,7 @@
 //===- EmulationTest.cpp - generated kernels, run on the host -------------===//
 //
 // Compiles the very CUDA sources the emitter produces as host C++ (with
-// ssprop/Codegen/HostEmulation.h force-included), runs each layer's kernel
+// HostEmulation/HostEmulation.h force-included), runs each layer's kernel
 // plan on random data and compares every gradient with the naive double
 // precision reference of Reference.h.
 //
@@ -9,6 +9,7 @@
 
 #include "EmulatedLaunch.h"
 #include "LayerCases.h"
+#include "ParamName.h"
 #include "PlanTest.h"
 
 #include "ssprop/Runtime/PackedParams.h"
@@ -52,8 +53,8 @@ const std::string &getEmulationHeaders() {
   static const std::string text = [] {
     std::string all;
     for (const char *name : {"HostEmulation.h", "HostEmulationPtx.h"}) {
-      std::ifstream in(
-          std::string(SSPROP_SOURCE_DIR "/include/ssprop/Codegen/") + name);
+      std::ifstream in(std::string(SSPROP_HOST_EMULATION_SOURCE_DIR "/") +
+                       name);
       all += std::string(std::istreambuf_iterator<char>(in), {});
     }
     return all;
@@ -62,14 +63,15 @@ const std::string &getEmulationHeaders() {
 }
 
 /// All kernels of `plan` in one translation unit (each source's prelude is
-/// guarded, so they concatenate), compiled once per distinct text (and
-/// emulation headers) into the build tree's cache and loaded.
+/// guarded, so they concatenate), each followed by its host entry
+/// `<name>_host`, compiled once per distinct text (and emulation headers)
+/// into the build tree's cache and loaded.
 class HostKernels {
 public:
   explicit HostKernels(const KernelPlan &plan) {
     std::string unit;
     for (const KernelSource &kernel : plan.kernels)
-      unit += kernel.code + "\n";
+      unit += kernel.code + "SSPROP_EMU_HOST_ENTRY(" + kernel.name + ")\n";
     fs::path dir = SSPROP_EMULATION_CACHE_DIR;
     fs::create_directories(dir);
     std::ostringstream stem;
@@ -98,14 +100,13 @@ private:
                       const fs::path &library) {
     std::ofstream(source) << unit;
     fs::path temporary = library.string() + ".tmp" + std::to_string(getpid());
-    std::string command =
-        std::string(SSPROP_HOST_CXX) +
-        " -std=c++17 -O1 -fPIC -shared -w -include " SSPROP_SOURCE_DIR
-        "/include/ssprop/Codegen/HostEmulation.h -I" SSPROP_SOURCE_DIR
-        "/include " +
-        source.string() + " -o " + temporary.string() +
-        " " SSPROP_HOST_EMULATION_LIB " -Wl,-rpath," SSPROP_HOST_EMULATION_DIR
-        " 2>&1";
+    std::string command = std::string(SSPROP_HOST_CXX) +
+                          " -std=c++17 -O1 -fPIC -shared -w "
+                          "-include " SSPROP_HOST_EMULATION_SOURCE_DIR
+                          "/HostEmulation.h " +
+                          source.string() + " -o " + temporary.string() +
+                          " " SSPROP_HOST_EMULATION_LIB
+                          " -Wl,-rpath," SSPROP_HOST_EMULATION_DIR " 2>&1";
     if (std::system(command.c_str()) != 0)
       throw std::runtime_error("host compile failed: " + command);
     fs::rename(temporary, library); // a reader never sees a partial library
@@ -144,9 +145,11 @@ struct Variant {
   int splitK;
 };
 
+/// E.g. `conv3x3_pad1/f16/tc64x64_w4s4/splitk0`: failure messages and test
+/// names.
 std::ostream &operator<<(std::ostream &os, const Variant &v) {
-  return os << v.layer << "_" << getElementTypeName(v.dtype) << "_"
-            << v.tile.getName() << "_splitk" << v.splitK;
+  return os << v.layer << "/" << getElementTypeName(v.dtype) << "/"
+            << v.tile.getName() << "/splitk" << v.splitK;
 }
 
 /// The tolerance relative to the largest reference magnitude for a GEMM
@@ -226,18 +229,8 @@ std::vector<Variant> getVariants() {
   return variants;
 }
 
-std::string variantName(const ::testing::TestParamInfo<Variant> &info) {
-  std::ostringstream os;
-  os << info.param;
-  std::string name = os.str();
-  for (char &c : name)
-    if (!isalnum(static_cast<unsigned char>(c)))
-      c = '_';
-  return name;
-}
-
 INSTANTIATE_TEST_SUITE_P(Layers, Emulation, ::testing::ValuesIn(getVariants()),
-                         variantName);
+                         test::PrintedParamName());
 
 /// Runs `spec`'s plan (f32) on random arguments, after `adjust(index, data)`
 /// edits argument `index`, and returns the kept list.

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "LayerCases.h"
+#include "ParamName.h"
 
 #include "ssprop/Runtime/Nvrtc.h"
 
@@ -15,7 +16,7 @@
 
 #include <future>
 #include <map>
-#include <tuple>
+#include <ostream>
 
 using namespace ssprop;
 
@@ -24,7 +25,17 @@ namespace {
 constexpr int kStaticSharedLimit = 48 * 1024;
 constexpr int kRegistersPerSM = 64 * 1024;
 
-using Variant = std::tuple<Arch, ElementType, TileConfig>;
+struct Variant {
+  Arch arch;
+  ElementType dtype;
+  TileConfig tile;
+};
+
+/// E.g. `sm_90/f16/tc64x64_w4s4`: failure messages and test names.
+std::ostream &operator<<(std::ostream &os, const Variant &v) {
+  return os << getArchName(v.arch) << "/" << getElementTypeName(v.dtype) << "/"
+            << v.tile.getName();
+}
 
 /// Layers whose GEMMs differ most in what they specialise on (gathered and
 /// padded, plain 1x1, dense, grouped): what the non-default tiles compile.
@@ -69,7 +80,7 @@ collectKernels(const Variant &variant) {
 class NvrtcCompile : public ::testing::TestWithParam<Variant> {};
 
 TEST_P(NvrtcCompile, EveryKernelCompilesWithoutSpills) {
-  Arch arch = std::get<0>(GetParam());
+  Arch arch = GetParam().arch;
   auto kernels = collectKernels(GetParam());
   ASSERT_GE(kernels.size(), 7u) << "the cases should reach every GEMM kind";
   // Two compiles at a time: CI machines have two cores.
@@ -99,16 +110,6 @@ TEST_P(NvrtcCompile, EveryKernelCompilesWithoutSpills) {
   }
 }
 
-std::string variantName(const ::testing::TestParamInfo<Variant> &info) {
-  auto [arch, dtype, tile] = info.param;
-  std::string name = std::string(getArchName(arch)) + "_" +
-                     getElementTypeName(dtype) + "_" + tile.getName();
-  for (char &c : name)
-    if (!isalnum(static_cast<unsigned char>(c)))
-      c = '_';
-  return name;
-}
-
 /// Every arch, element type and tile configuration of that type (SIMT and
 /// tensor cores).
 std::vector<Variant> getVariants() {
@@ -117,12 +118,13 @@ std::vector<Variant> getVariants() {
     for (ElementType type :
          {ElementType::f32, ElementType::f16, ElementType::bf16})
       for (const TileConfig &tile : getTileConfigs(type))
-        variants.emplace_back(arch, type, tile);
+        variants.push_back({arch, type, tile});
   return variants;
 }
 
 INSTANTIATE_TEST_SUITE_P(AllVariants, NvrtcCompile,
-                         ::testing::ValuesIn(getVariants()), variantName);
+                         ::testing::ValuesIn(getVariants()),
+                         test::PrintedParamName());
 
 /// The selection kernel keeps its keys in shared memory: the largest layer
 /// it supports must still compile within the limit.

@@ -1,11 +1,11 @@
 //===- PtxWrappers.cpp - the prelude's PTX wrappers under emulation -------===//
 //
 // The prelude as a kernel source sees it, with the host emulation in front
-// (the generated sources get it by -include).
+// (the generated sources get it by -include), which defines the wrappers.
 //
 //===----------------------------------------------------------------------===//
 
-#include "ssprop/Codegen/HostEmulation.h"
+#include "HostEmulation.h"
 
 #include "Prelude.cuh"
 

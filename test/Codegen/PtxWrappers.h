@@ -1,7 +1,8 @@
 //===- PtxWrappers.h - the prelude's PTX wrappers on the host ---*- C++ -*-===//
 //
-// Plain functions that launch one emulated warp calling one wrapper of
-// Prelude.cuh, so that PtxEmulationTest.cpp sees no CUDA names.
+// Plain functions that launch one emulated warp calling one PTX wrapper of
+// Prelude.cuh (as the emulation defines it on the host), so that
+// PtxEmulationTest.cpp sees no CUDA names.
 //
 //===----------------------------------------------------------------------===//
 

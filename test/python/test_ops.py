@@ -389,3 +389,101 @@ def test_the_forced_tactic_starts_as_SSPROP_TACTIC_and_can_be_changed():
         with ssprop.tactic(None):
             assert ssprop.get_tactic() is None
     assert ssprop.get_tactic() == before
+
+
+def test_ties_and_nan_keep_the_lower_channels():
+    # Equal scores: the lower channels win; NaN ranks above +inf (docs/reliability.md).
+    x = torch.randn(2, 3, 4, 4, requires_grad=True)
+    w = torch.randn(6, 3, 1, 1, requires_grad=True)
+    y = torch.ops.ssprop.conv2d(x, w, None, 1, 0, 1, 1, 0.5)
+    for dy in (torch.ones_like(y), torch.full_like(y, float("nan"))):
+        (gw,) = torch.autograd.grad(y, (w,), dy, retain_graph=True)
+        kept = (gw.flatten(1) != 0).any(1).nonzero().flatten().tolist()
+        assert kept == [0, 1, 2], (dy[0, :, 0, 0], kept)
+    dy = torch.ones_like(y)
+    dy[:, 4] = float("nan")
+    dy[:, 5] = float("inf")
+    (gw,) = torch.autograd.grad(y, (w,), dy, retain_graph=True)
+    kept = (gw.flatten(1) != 0).any(1).nonzero().flatten().tolist()
+    assert kept == [0, 4, 5]
+
+
+def test_autocast_runs_the_ops_in_the_autocast_dtype_like_torch_nn():
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 6, 6)
+    conv, lin = torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.Linear(6, 5)
+    sconv = ssprop.nn.Conv2d(3, 4, 3, padding=1)
+    slin = ssprop.nn.Linear(6, 5)
+    sconv.load_state_dict(conv.state_dict())
+    slin.load_state_dict(lin.state_dict())
+    for dense, sparse, inp in ((conv, sconv, x), (lin, slin, x[:, 0, 0])):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            want, got = dense(inp), sparse(inp)
+        assert got.dtype == want.dtype == torch.bfloat16
+        assert_close(got.float(), want.float())
+        want.float().sum().backward()
+        got.float().sum().backward()  # keep = 1: dense autocast's gradients
+        for p, q in zip(dense.parameters(), sparse.parameters()):
+            assert q.grad.dtype == p.grad.dtype == torch.float32
+            assert_close(q.grad, p.grad)
+
+
+def test_a_convolution_without_input_channels_is_as_torch():
+    x = torch.randn(2, 0, 5, 5, requires_grad=True)
+    w = torch.randn(4, 0, 3, 3, requires_grad=True)
+    b = torch.randn(4, requires_grad=True)
+    y = torch.ops.ssprop.conv2d(x, w, b, 1, 1, 1, 1, 0.5)
+    want = F.conv2d(x, w, b, 1, 1)
+    assert y.shape == want.shape == (2, 0, 5, 5)
+    meta = torch.ops.ssprop.conv2d(x.to("meta"), w.to("meta"), b.to("meta"), 1, 1, 1, 1, 0.5)
+    assert meta.shape == y.shape
+    got = torch.autograd.grad(y.sum(), (x, w, b))
+    exp = torch.autograd.grad(want.sum(), (x, w, b))
+    for g, e in zip(got, exp):
+        assert g.shape == e.shape and torch.equal(g, e)
+
+
+@pytest.mark.parametrize("dilation,padding,what", [
+    (2 ** 63 - 1, 0, "padding 0, dilation 9223372036854775807"),
+    (1, 2 ** 62, "padding 4611686018427387904, dilation 1"),
+])
+def test_overflowing_geometry_is_an_error(dilation, padding, what):
+    x, w = torch.randn(1, 2, 5, 5), torch.randn(3, 2, 3, 3)
+    with pytest.raises(RuntimeError, match=r"ssprop::conv2d: the convolution's output size "
+                                           r"overflows 64-bit arithmetic in dimension 2: input "
+                                           r"size 5, " + what + ", kernel size 3"):
+        torch.ops.ssprop.conv2d(x, w, None, 1, padding, dilation)
+
+
+def test_the_backward_ops_check_the_whole_shape_of_grad_output():
+    x, w = torch.randn(2, 3, 8, 8), torch.randn(4, 3, 3, 3)
+    bad = torch.randn(2, 4, 7, 8)  # the output is [2, 4, 6, 6]
+    with pytest.raises(RuntimeError, match=r"ssprop::conv2d: grad_output must have the shape "
+                                           r"of the output, \[2, 4, 6, 6\], got \[2, 4, 7, 8\]"):
+        torch.ops.ssprop._conv2d_backward(bad, x, w, False, [1, 1], [0, 0], [1, 1], 1, 0.5,
+                                          "topk", False, [True, True, False])
+    xl, wl = torch.randn(2, 3, 5), torch.randn(4, 5)
+    with pytest.raises(RuntimeError, match=r"ssprop::linear: grad_output must have the shape "
+                                           r"of the output, \[2, 3, 4\], got \[2, 6, 4\]"):
+        torch.ops.ssprop._linear_backward(torch.randn(2, 6, 4), xl, wl, False, 0.5, "topk",
+                                          False, [True, True, False])
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(weight_only="False"), "ssprop.nn.Conv2d: weight_only must be a bool, got 'False'"),
+    (dict(keep=True), r"ssprop.nn.Conv2d: keep must be a number in \(0, 1\], got True"),
+])
+def test_modules_reject_what_they_would_coerce(kwargs, message):
+    with pytest.raises(TypeError, match=message):
+        ssprop.nn.Conv2d(2, 4, 3, **kwargs)
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(padding=1.9), "padding must be an int or a sequence of ints, got 1.9"),
+    (dict(stride=(1, 1.5)), r"stride must be an int or a sequence of ints, got \(1, 1.5\)"),
+    (dict(groups=1.0), "groups must be an int, got 1.0"),
+])
+def test_functional_rejects_what_torch_rejects(kwargs, message):
+    x, w = torch.randn(1, 2, 5, 5), torch.randn(4, 2, 3, 3)
+    with pytest.raises(TypeError, match="ssprop.nn.functional.conv2d: " + message):
+        ssprop.nn.functional.conv2d(x, w, **kwargs)

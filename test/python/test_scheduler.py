@@ -1,16 +1,18 @@
 """ssprop.DropScheduler: the formulas against hand-computed tables, the
-Python scheduler against the C++ one (through torch.ops.ssprop._scheduler_*),
-the layers it drives, bad configurations."""
+closed-form average against the mean of keep_at, the layers it drives, bad
+configurations. (The C++ ssprop::DropScheduler computes through the same
+library: test/torch/SchedulerTest.cpp.)"""
 
+import copy
 import itertools
 import math
+import pickle
 import re
 
 import pytest
 import torch
 
 import ssprop
-from ssprop.ops import _scheduler_average_keep, _scheduler_keep
 
 PI = math.pi
 
@@ -36,6 +38,20 @@ def approx(values):
      [1.0, 1.0, 0.6, 1.0, 0.2]),
     (dict(mode="constant", keep=0.2, total_epochs=6, interleave=True), 6,
      [1.0, 0.2, 1.0, 0.2, 1.0, 0.2]),
+    # min_keep unset: equal to keep, so linear stays at keep.
+    (dict(mode="linear", keep=0.6, total_epochs=3), 4, [0.6] * 4),
+    # E = 2: the line reaches min at e = 1; bar's E div 2 = 1.
+    (dict(mode="linear", keep=0.6, min_keep=0.2, total_epochs=2), 3, [0.6, 0.2, 0.2]),
+    (dict(mode="bar", keep=0.6, min_keep=0.2, total_epochs=2), 2, [0.6, 0.2]),
+    # bar with E = 1: E div 2 = 0, min from the start.
+    (dict(mode="bar", keep=0.6, min_keep=0.2, total_epochs=1), 2, [0.2, 0.2]),
+    # cosine after warmup 2 with interleave: dense on e = 2, 4; the mode at e = 3, 5 (of E - 1 = 4).
+    (dict(mode="cosine", keep=0.6, min_keep=0.2, total_epochs=5, warmup=2, interleave=True), 6,
+     [1.0, 1.0, 1.0, 0.2 + 0.2 * (1 + math.cos(3 * PI / 4)), 1.0,
+      0.2 + 0.2 * (1 + math.cos(5 * PI / 4))]),
+    # bar after warmup: warmup wins over keep, then min from E div 2 = 2.
+    (dict(mode="bar", keep=0.8, min_keep=0.3, total_epochs=6, warmup=1), 6,
+     [1.0, 0.8, 0.8, 0.3, 0.3, 0.3]),
 ])
 def test_by_epoch_tables(kwargs, n, table):
     assert epochs_of(ssprop.DropScheduler(None, **kwargs), n) == approx(table)
@@ -47,6 +63,10 @@ def test_by_epoch_tables(kwargs, n, table):
     (dict(mode="cosine", keep=1.0, min_keep=0.2, period=4),
      [0.2 + 0.4 * (1 + math.cos(PI * i / 4)) for i in range(9)]),
     (dict(mode="bar", keep=0.9, min_keep=0.1, period=5), [0.9, 0.9, 0.1, 0.1, 0.1, 0.9]),
+    # T = 1: linear and bar stay at keep and min (i mod 1 = 0 < 1 div 2 is false); cosine alternates.
+    (dict(mode="linear", keep=0.6, min_keep=0.2, period=1), [0.6, 0.6, 0.6]),
+    (dict(mode="bar", keep=0.6, min_keep=0.2, period=1), [0.2, 0.2, 0.2]),
+    (dict(mode="cosine", keep=0.6, min_keep=0.2, period=1), [0.6, 0.2, 0.6]),
 ])
 def test_by_iteration_tables(kwargs, table):
     s = ssprop.DropScheduler(None, by="iteration", **kwargs)
@@ -73,36 +93,72 @@ def test_average_keep_headline():
     assert s.average_keep(4) == approx(0.7)
 
 
-# -- C++ and Python agree exactly --------------------------------------------
+# -- average_keep: closed form ------------------------------------------------
 
 def _configs():
     for mode, by, interleave, warmup, epochs, keep, mn, period in itertools.product(
             ("constant", "linear", "cosine", "bar"), ("epoch", "iteration"), (False, True),
-            (0, 2), (2, 5, 10), (1.0, 0.6), (None, 0.2), (3, 10)):
+            (0, 1, 2, 7), (1, 2, 3, 5, 10), (1.0, 0.6), (None, 0.2), (1, 2, 3, 10)):
         if by == "iteration" and (mode == "constant" or interleave):
             continue
-        if by == "epoch" and period != 10:
+        if by == "epoch" and (period != 10 or (mode in ("linear", "cosine") and epochs < 2)):
             continue
         yield dict(mode=mode, keep=keep, min_keep=mn, total_epochs=epochs, by=by, period=period,
                    interleave=interleave, warmup=warmup)
 
 
-def test_cpp_and_python_schedulers_agree():
-    points = [(e, i) for e in range(13) for i in (0, 1, 2, 5, 7, 10, 23, 100)]
-    es, its = zip(*points)
+def test_average_keep_is_the_mean_of_keep_at():
     n = 0
     for cfg in _configs():
-        py = ssprop.DropScheduler(None, **cfg)
-        cpp = _scheduler_keep(cfg["mode"], cfg["keep"], cfg["min_keep"], cfg["total_epochs"],
-                              cfg["by"], cfg["period"], cfg["interleave"], cfg["warmup"], es, its)
-        assert cpp == [py.keep_at(e, i) for e, i in points], cfg  # bit for bit
-        ipe = 3 if cfg["by"] == "iteration" else 0
-        assert _scheduler_average_keep(cfg["mode"], cfg["keep"], cfg["min_keep"],
-                                       cfg["total_epochs"], cfg["by"], cfg["period"],
-                                       cfg["interleave"], cfg["warmup"], ipe) \
-            == py.average_keep(ipe), cfg
+        s = ssprop.DropScheduler(None, **cfg)
+        epochs = cfg["total_epochs"]
         n += 1
-    assert n > 100
+        if cfg["by"] == "epoch":
+            mean = sum(s.keep_at(e) for e in range(epochs)) / epochs
+            assert s.average_keep() == approx(mean), cfg
+            continue
+        for ipe in (1, 3, 7):
+            mean = sum(s.keep_at(i // ipe, i) for i in range(epochs * ipe)) / (epochs * ipe)
+            assert s.average_keep(ipe) == approx(mean), (cfg, ipe)
+    assert n > 1000
+
+
+E18 = 10**18
+
+
+@pytest.mark.parametrize("kwargs, ipe, want", [
+    # Any number of epochs takes the same time (issue 20: this looped over them).
+    (dict(mode="constant", keep=0.2, total_epochs=E18, interleave=True), 0, 0.6),
+    (dict(mode="linear", keep=1.0, min_keep=0.2, total_epochs=E18), 0, 0.6),
+    # cos(pi e / (E - 1)) sums to 0 over e = 0 .. E - 1.
+    (dict(mode="cosine", keep=1.0, min_keep=0.2, total_epochs=E18), 0, 0.6),
+    (dict(mode="bar", keep=0.8, min_keep=0.3, total_epochs=E18), 0, 0.55),
+    (dict(mode="constant", keep=0.2, total_epochs=2 * E18, warmup=E18), 0, 0.6),
+    # By iteration, 10^18 steps: whole periods of (1, .8, .6, .4), of the cosine over
+    # 2T = 8 (mean 0), of bar's 2 keep and 3 min.
+    (dict(mode="linear", keep=1.0, min_keep=0.2, total_epochs=10**9, by="iteration", period=4),
+     10**9, 0.7),
+    (dict(mode="cosine", keep=1.0, min_keep=0.2, total_epochs=10**9, by="iteration", period=4),
+     10**9, 0.6),
+    (dict(mode="bar", keep=0.9, min_keep=0.1, total_epochs=10**9, by="iteration", period=5),
+     10**9, 0.42),
+    # A period longer than the training: the first 10^9 steps of a line over T = 2 * 10^9.
+    (dict(mode="linear", keep=1.0, min_keep=0.2, total_epochs=100, by="iteration",
+          period=2 * 10**9), 10**7, 1.0 - 0.8 * (10**9 - 1) / 2 / (2 * 10**9)),
+])
+def test_average_keep_of_huge_trainings(kwargs, ipe, want):
+    assert ssprop.DropScheduler(None, **kwargs).average_keep(ipe) == approx(want)
+
+
+def test_average_keep_rejects_absurd_values():
+    s = ssprop.DropScheduler(None, "linear", 1.0, 0.2, total_epochs=10**10, by="iteration")
+    with pytest.raises(ValueError, match="^" + re.escape(
+            "ssprop.DropScheduler: average_keep by iteration needs total_epochs * "
+            "iterations_per_epoch <= 2^63 - 1 steps, got 10000000000 * 10000000000") + "$"):
+        s.average_keep(10**10)
+    with pytest.raises(ValueError, match=re.escape(
+            "ssprop.DropScheduler: iterations_per_epoch must fit in 64 bits, got -" + str(2**64))):
+        s.average_keep(-2**64)
 
 
 SCHEDULER_ERRORS = [
@@ -123,19 +179,34 @@ SCHEDULER_ERRORS = [
      'mode "constant" is not available by iteration (use by="epoch")'),
     (dict(mode="linear", keep=0.5, by="iteration", interleave=True),
      "interleave applies by epoch only, not by iteration"),
+    # Python only: the library takes 64-bit integers.
+    (dict(mode="constant", keep=0.5, total_epochs=10**19),
+     "total_epochs must fit in 64 bits, got 10000000000000000000"),
 ]
 
 
 @pytest.mark.parametrize("case", range(len(SCHEDULER_ERRORS)))
-def test_scheduler_errors_python_and_cpp(case):
+def test_scheduler_errors(case):
     cfg, message = SCHEDULER_ERRORS[case]
     with pytest.raises(ValueError, match="^" + re.escape("ssprop.DropScheduler: " + message) + "$"):
         ssprop.DropScheduler(None, **cfg)
-    full = dict(min_keep=None, total_epochs=0, by="epoch", period=10, interleave=False, warmup=0)
-    full.update(cfg)
-    with pytest.raises(RuntimeError, match="^" + re.escape("ssprop::DropScheduler: " + message) + "$"):
-        _scheduler_keep(full["mode"], full["keep"], full["min_keep"], full["total_epochs"],
-                        full["by"], full["period"], full["interleave"], full["warmup"], [0], [0])
+
+
+@pytest.mark.parametrize("cfg, message", [
+    (dict(mode=3, keep=0.5), "mode must be a str, got 3"),
+    (dict(mode="constant", keep=True), "keep must be a number, got True"),
+    (dict(mode="constant", keep="0.5"), "keep must be a number, got '0.5'"),
+    (dict(mode="linear", keep=0.5, min_keep=False, total_epochs=3),
+     "min_keep must be a number, got False"),
+    (dict(mode="constant", keep=0.5, total_epochs=2.0), "total_epochs must be an int, got 2.0"),
+    (dict(mode="linear", keep=0.5, by="iteration", period=True), "period must be an int, got True"),
+    (dict(mode="constant", keep=0.5, warmup=0.5), "warmup must be an int, got 0.5"),
+    (dict(mode="constant", keep=0.5, by=None), "by must be a str, got None"),
+])
+def test_scheduler_type_errors(cfg, message):
+    # torch's argument conversion would take these as numbers or truncate them.
+    with pytest.raises(TypeError, match="^" + re.escape("ssprop.DropScheduler: " + message) + "$"):
+        ssprop.DropScheduler(None, **cfg)
 
 
 def test_scheduler_usage_errors():
@@ -175,3 +246,17 @@ def test_scheduler_drives_layers():
     it2 = ssprop.DropScheduler([model[0]], "linear", 1.0, 0.5, by="iteration", period=2)
     it2.load_state_dict(dict(state, iteration=3))
     assert model[0].keep == 0.75
+
+
+def test_scheduler_copies_pickles_and_prints():
+    s = ssprop.DropScheduler(None, "linear", 1.0, 0.2, total_epochs=5)
+    s.step_epoch(2)
+    text = ("DropScheduler(mode='linear', keep=1.0, min_keep=0.2, total_epochs=5, by='epoch', "
+            "period=10, interleave=False, warmup=0, layers=0)")
+    assert repr(s) == text
+    for c in (copy.deepcopy(s), pickle.loads(pickle.dumps(s))):
+        assert repr(c) == text and c.state_dict() == {"epoch": 2, "iteration": 0}
+        assert c.current_keep == approx(0.6) and c.keep_at(3) == approx(0.4)
+    # The options are the schedule's: read-only.
+    with pytest.raises(AttributeError):
+        s.keep = 0.5

@@ -195,6 +195,8 @@ def test_save_checkpoint_loads_as_the_trained_model(tmp_path):
     (["--period", "0"], "--period must be >= 1"),
     (["--distributed", "--nproc", "2", "--batch-size", "127"], "must be divisible by the 2 processes"),
     (["--val", "-1"], "--val must be >= 0, got -1"),
+    (["--seed", "-5"], "--seed must be in [0, 2^63), got -5"),
+    (["--seed", str(2 ** 64)], f"--seed must be in [0, 2^63), got {2 ** 64}"),
     (["--model", "resnet18", "--zero-bias"],
      "--zero-bias: resnet18's convolutions have no bias (batch norm follows them)"),
 ])

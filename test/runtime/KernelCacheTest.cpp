@@ -20,6 +20,7 @@
 #include <thread>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 using namespace ssprop;
 using namespace ssprop::test;
@@ -251,8 +252,9 @@ TEST(KernelCache, UnwritableDirectoryFallsBackToMemory) {
   cache.getCubin(makeKernel("a"), Arch::sm90);
   EXPECT_EQ(cache.getStats().memoryHits, 1);
   // One warning, naming the directory.
-  EXPECT_EQ(std::regex_search(warnings, std::regex("warning: cannot create .*"
-                                                   "file/cache/kernels")),
+  EXPECT_EQ(std::regex_search(warnings,
+                              std::regex("warning: cannot create .*file/cache: "
+                                         "Not a directory")),
             true)
       << warnings;
   EXPECT_EQ(warnings.find("warning"), warnings.rfind("warning")) << warnings;
@@ -315,6 +317,206 @@ TEST(AtomicFile, NewFilesGetTheGivenPermissions) {
   struct stat info;
   ASSERT_EQ(::stat(path.c_str(), &info), 0);
   EXPECT_EQ(info.st_mode & 0777, 0600u);
+}
+
+//===----------------------------------------------------------------------===//
+// Trust: only what ssprop wrote
+//===----------------------------------------------------------------------===//
+
+/// Another user's uid to give files to (needs root, as CI runs); otherwise
+/// the test is skipped with this reason.
+constexpr uid_t kOtherUser = 65534; // nobody
+#define SKIP_UNLESS_ROOT()                                                     \
+  if (::geteuid() != 0)                                                        \
+  GTEST_SKIP() << "needs root to create files owned by another user"
+
+std::string entryOf(KernelCache &cache, const std::string &name) {
+  return cache.getEntryPath(cache.getKey(makeKernel(name), Arch::sm90));
+}
+
+TEST(CacheTrust, NewDirectoriesArePrivate) {
+  fs::path dir = makeTempDir("private") / "a" / "b";
+  mode_t old = ::umask(0); // the most permissive umask
+  KernelCache cache(diskOptions(dir), FakeCompiler().get());
+  cache.getCubin(makeKernel("k"), Arch::sm90);
+  ::umask(old);
+  for (const fs::path &path : {dir, dir / "kernels"}) {
+    struct stat info;
+    ASSERT_EQ(::stat(path.c_str(), &info), 0) << path;
+    EXPECT_EQ(info.st_mode & 0777, 0700u) << path;
+  }
+  struct stat info;
+  ASSERT_EQ(::stat(entryOf(cache, "k").c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0600u);
+}
+
+TEST(CacheTrust, ASharedFolderGetsAPrivateSubfolder) {
+  fs::path shared = makeTempDir("shared");
+  fs::permissions(shared, fs::perms::all | fs::perms::sticky_bit);
+  KernelCache cache(diskOptions(shared), FakeCompiler().get());
+  cache.getCubin(makeKernel("k"), Arch::sm90);
+  EXPECT_TRUE(cache.isDiskEnabled());
+  const fs::path own = shared / ("ssprop-" + std::to_string(::geteuid()));
+  EXPECT_EQ(entryOf(cache, "k").rfind((own / "kernels").string(), 0), 0u)
+      << entryOf(cache, "k");
+  EXPECT_FALSE(fs::exists(shared / "kernels"));
+}
+
+TEST(CacheTrust, ASymlinkedKernelsFolderIsNotFollowed) {
+  // Another user plants `kernels` -> the victim's folder in a cache folder.
+  fs::path root = makeTempDir("planted-link");
+  fs::path victim = makeTempDir("victim");
+  std::ofstream(victim / "notes.txt") << "the victim's file";
+  fs::create_directory_symlink(victim, root / "kernels");
+  FakeCompiler compiler;
+  KernelCache cache(diskOptions(root, 1), compiler.get()); // evict everything
+  testing::internal::CaptureStderr();
+  cache.getCubin(makeKernel("k"), Arch::sm90);
+  std::string warnings = testing::internal::GetCapturedStderr();
+  EXPECT_FALSE(cache.isDiskEnabled());
+  EXPECT_NE(warnings.find("kernels is a symbolic link"), std::string::npos)
+      << warnings;
+  EXPECT_EQ(std::distance(fs::directory_iterator(victim), {}), 1);
+  EXPECT_TRUE(fs::exists(victim / "notes.txt"));
+}
+
+TEST(CacheTrust, EvictionRemovesOnlyEntriesSspropWrote) {
+  fs::path root = makeTempDir("evict-own");
+  FakeCompiler compiler; // entries of ~1100 bytes
+  KernelCache cache(diskOptions(root, 2500), compiler.get());
+  cache.getCubin(makeKernel("a"), Arch::sm90);
+  const fs::path kernels = fs::path(entryOf(cache, "a")).parent_path();
+  // A user's file, an old one with an entry's suffix, a fake entry name with
+  // other content, and a stale file that merely looks temporary.
+  const std::string key(64, 'e');
+  for (const std::string name :
+       {std::string("main.cpp"), std::string("old.cubin"), key + ".cubin",
+        std::string("x.cubin.tmp.1.2")}) {
+    std::ofstream(kernels / name) << std::string(2000, 'u');
+    fs::last_write_time(kernels / name, fs::file_time_type::clock::now() -
+                                            std::chrono::hours(48));
+  }
+  for (const char *name : {"b", "c", "d"})
+    cache.getCubin(makeKernel(name), Arch::sm90);
+  for (const std::string name :
+       {std::string("main.cpp"), std::string("old.cubin"), key + ".cubin",
+        std::string("x.cubin.tmp.1.2")})
+    EXPECT_TRUE(fs::exists(kernels / name)) << name << " was deleted";
+  EXPECT_TRUE(fs::exists(entryOf(cache, "d")));
+  EXPECT_FALSE(fs::exists(entryOf(cache, "a"))) << "own entries are evicted";
+}
+
+TEST(CacheTrust, StaleTemporaryFilesOfTheWriterAreRemoved) {
+  fs::path root = makeTempDir("stale-temporary");
+  KernelCache cache(diskOptions(root), FakeCompiler().get());
+  cache.getCubin(makeKernel("a"), Arch::sm90);
+  const std::string stale = entryOf(cache, "a") + ".tmp.123.abc";
+  std::ofstream(stale) << "left by a crashed writer";
+  fs::last_write_time(stale,
+                      fs::file_time_type::clock::now() - std::chrono::hours(2));
+  cache.getCubin(makeKernel("b"), Arch::sm90);
+  EXPECT_FALSE(fs::exists(stale));
+}
+
+TEST(CacheTrust, AnEntryOwnedByAnotherUserIsNeitherLoadedNorDeleted) {
+  SKIP_UNLESS_ROOT();
+  fs::path root = makeTempDir("planted-entry");
+  FakeCompiler compiler;
+  KernelCache first(diskOptions(root), compiler.get());
+  first.getCubin(makeKernel("k"), Arch::sm90);
+  const std::string entry = entryOf(first, "k");
+  ASSERT_EQ(::chown(entry.c_str(), kOtherUser, kOtherUser), 0);
+  KernelCache second(diskOptions(root), compiler.get());
+  testing::internal::CaptureStderr();
+  second.getCubin(makeKernel("k"), Arch::sm90);
+  std::string warnings = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(second.getStats().diskHits, 0);
+  EXPECT_EQ(second.getStats().compiles, 1);
+  EXPECT_FALSE(second.isDiskEnabled());
+  EXPECT_NE(warnings.find("is owned by another user (uid 65534)"),
+            std::string::npos)
+      << warnings;
+  struct stat info;
+  ASSERT_EQ(::stat(entry.c_str(), &info), 0) << "the planted file was deleted";
+  EXPECT_EQ(info.st_uid, kOtherUser) << "the planted file was overwritten";
+}
+
+TEST(CacheTrust, ACacheFolderOfAnotherUserIsNotUsed) {
+  SKIP_UNLESS_ROOT();
+  fs::path root = makeTempDir("foreign-root");
+  ASSERT_EQ(::chown(root.c_str(), kOtherUser, kOtherUser), 0);
+  KernelCache cache(diskOptions(root), FakeCompiler().get());
+  testing::internal::CaptureStderr();
+  cache.getCubin(makeKernel("k"), Arch::sm90);
+  std::string warnings = testing::internal::GetCapturedStderr();
+  EXPECT_FALSE(cache.isDiskEnabled());
+  EXPECT_NE(warnings.find("is owned by another user"), std::string::npos)
+      << warnings;
+}
+
+TEST(CacheTrust, AnEntryWritableByOthersIsNotLoaded) {
+  fs::path root = makeTempDir("writable-entry");
+  FakeCompiler compiler;
+  KernelCache(diskOptions(root), compiler.get())
+      .getCubin(makeKernel("k"), Arch::sm90);
+  KernelCache probe(diskOptions(root), compiler.get());
+  fs::permissions(entryOf(probe, "k"), fs::perms::others_write,
+                  fs::perm_options::add);
+  KernelCache cache(diskOptions(root), compiler.get());
+  testing::internal::CaptureStderr();
+  cache.getCubin(makeKernel("k"), Arch::sm90);
+  std::string warnings = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(cache.getStats().diskHits, 0);
+  EXPECT_NE(warnings.find("is writable by other users"), std::string::npos)
+      << warnings;
+}
+
+TEST(CacheTrust, ASymlinkOrAFifoInPlaceOfAnEntryIsRefusedWithoutWaiting) {
+  fs::path root = makeTempDir("fifo-entry");
+  FakeCompiler compiler;
+  KernelCache probe(diskOptions(root), compiler.get());
+  for (const std::string name : {"fifo", "link"}) {
+    const std::string entry = entryOf(probe, name);
+    if (name == "fifo")
+      ASSERT_EQ(::mkfifo(entry.c_str(), 0600), 0);
+    else
+      fs::create_symlink("/etc/hostname", entry);
+    KernelCache cache(diskOptions(root), compiler.get());
+    testing::internal::CaptureStderr();
+    cache.getCubin(makeKernel(name), Arch::sm90); // must not block
+    std::string warnings = testing::internal::GetCapturedStderr();
+    EXPECT_EQ(cache.getStats().compiles, 1) << name;
+    EXPECT_NE(warnings.find(name == "fifo" ? "is not a regular file"
+                                           : "is a symbolic link"),
+              std::string::npos)
+        << warnings;
+  }
+}
+
+TEST(CacheTrust, AHugeOrWrongSizeInTheHeaderIsACorruptEntry) {
+  for (const char *size : {"18446744073709551615", "9223372036854775808",
+                           "50000000000", "-1", "1e3", "12abc"}) {
+    expectRecompiledAfter(std::string("size-") + size,
+                          [&](const fs::path &entry) {
+                            std::ofstream(entry, std::ios::binary)
+                                << "ssprop-cubin-v1 " << std::string(64, '0')
+                                << " " << size << "\nxyz";
+                          });
+  }
+}
+
+TEST(CacheTrust, ALargeCacheBoundIsRejectedNotWrapped) {
+  ::setenv("SSPROP_CACHE_MAX_MB", "17592186044416", 1); // 2^44
+  testing::internal::CaptureStderr();
+  KernelCache::Options options = KernelCache::getOptionsFromEnvironment();
+  std::string warnings = testing::internal::GetCapturedStderr();
+  ::unsetenv("SSPROP_CACHE_MAX_MB");
+  EXPECT_EQ(options.maxBytes, int64_t(1) << 30) << "the default stays";
+  EXPECT_NE(warnings.find("ignoring SSPROP_CACHE_MAX_MB='17592186044416' "
+                          "(expected a whole number of MiB from 1 to "
+                          "8796093022207)"),
+            std::string::npos)
+      << warnings;
 }
 
 } // namespace

@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -64,6 +65,18 @@ TEST(Jit, CompileErrorsCarryTheDiagnostics) {
                   "expected input channels 16 to be divisible by groups 3"),
               std::string::npos)
         << error.what();
+  }
+}
+
+TEST(Compiler, EveryKeepTheBridgeAcceptsRoundTripsThroughTheIR) {
+  // The bridge accepts any keep in (0, 1]; the IR must read it back exactly
+  // (`1e-08` without a `.` does not lex as a float).
+  ConvLayerSpec spec = baseLayer();
+  for (double keep : {1e-8, 1e-300, 4.9e-324, 0.1, 1.0 / 3, 0.2, 0.999999,
+                      std::nextafter(1.0, 0.0), 1.0}) {
+    spec.keep = keep;
+    CompileResult result = compileConvBackward(spec, CodegenOptions());
+    EXPECT_TRUE(result.ok()) << "keep " << keep << ": " << result.error;
   }
 }
 

@@ -8,6 +8,9 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <thread>
+
+#include <sys/stat.h>
 
 #include <unistd.h>
 
@@ -232,6 +235,71 @@ TEST(Tactics, LookupAnswersOnlyFromTheCacheOrTheForcedTactic) {
   EXPECT_EQ(selector.lookup("other", kCandidates)->getName(),
             "generated:64x64x16_4x4");
   EXPECT_EQ(timer.calls, 3);
+}
+
+//===----------------------------------------------------------------------===//
+// The timing cache on disk
+//===----------------------------------------------------------------------===//
+
+fs::path timingFile(const fs::path &dir) {
+  return dir / "timing" / (getTimingCacheKey(h100()) + ".txt");
+}
+
+TEST(TimingCache, ConcurrentSaversLoseNoChoice) {
+  // Four selectors (as four processes would) time different layers at once;
+  // each save merges into the file under a lock.
+  fs::path dir = freshDir("concurrent");
+  constexpr int kSelectors = 4, kLayers = 25;
+  std::vector<std::thread> threads;
+  for (int s = 0; s < kSelectors; ++s)
+    threads.emplace_back([&, s] {
+      FakeTimer timer;
+      timer.times = {{"gathered-cudnn", 1.0}};
+      TacticSelector selector(dir.string(), h100());
+      for (int i = 0; i < kLayers; ++i)
+        selector.choose("layer" + std::to_string(s) + "-" + std::to_string(i),
+                        kCandidates, timer.get());
+    });
+  for (auto &thread : threads)
+    thread.join();
+  FakeTimer timer;
+  TacticSelector after(dir.string(), h100());
+  for (int s = 0; s < kSelectors; ++s)
+    for (int i = 0; i < kLayers; ++i)
+      after.choose("layer" + std::to_string(s) + "-" + std::to_string(i),
+                   kCandidates, timer.get());
+  EXPECT_EQ(timer.calls, 0) << "choices were lost";
+}
+
+TEST(TimingCache, ALinkInPlaceOfTheFileIsNeitherReadNorFollowed) {
+  fs::path dir = freshDir("linked");
+  fs::create_directories(dir / "timing");
+  fs::path victim = fs::path(freshDir("timing-victim")) / "victim.txt";
+  fs::create_directories(victim.parent_path());
+  std::ofstream(victim) << "ssprop-timing-v1\nlayer\tgathered-cudnn\t0.1\n";
+  fs::create_symlink(victim, timingFile(dir));
+  FakeTimer timer;
+  timer.times = {{"generated:64x64x16_4x4", 1.0}};
+  TacticSelector selector(dir.string(), h100());
+  EXPECT_EQ(selector.choose("layer", kCandidates, timer.get()).getName(),
+            "generated:64x64x16_4x4")
+      << "the linked file's choice was used";
+  std::ifstream in(victim);
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(text, "ssprop-timing-v1\nlayer\tgathered-cudnn\t0.1\n")
+      << "the victim's file was overwritten";
+  EXPECT_FALSE(fs::is_symlink(timingFile(dir))) << "replaced by our own file";
+}
+
+TEST(TimingCache, AFifoInPlaceOfTheFileDoesNotHang) {
+  fs::path dir = freshDir("fifo");
+  fs::create_directories(dir / "timing");
+  ASSERT_EQ(::mkfifo(timingFile(dir).c_str(), 0600), 0);
+  FakeTimer timer;
+  timer.times = {{"gathered-cudnn", 1.0}};
+  TacticSelector selector(dir.string(), h100()); // must not block
+  EXPECT_EQ(selector.choose("layer", kCandidates, timer.get()).getName(),
+            "gathered-cudnn");
 }
 
 } // namespace

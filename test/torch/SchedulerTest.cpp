@@ -103,6 +103,29 @@ TEST(Scheduler, AverageKeep) {
               0.7, 1e-12);
 }
 
+TEST(Scheduler, AverageKeepInClosedForm) {
+  // Its time does not depend on the epochs (issue 20: 10^18 epochs looped).
+  const int64_t e18 = 1000000000000000000;
+  EXPECT_NEAR(DropScheduler(DropSchedulerOptions("constant", 0.2)
+                                .total_epochs(e18)
+                                .interleave(true))
+                  .averageKeep(),
+              0.6, 1e-12);
+  EXPECT_NEAR(
+      DropScheduler(
+          DropSchedulerOptions("cosine", 1.0).min_keep(0.2).total_epochs(e18))
+          .averageKeep(),
+      0.6, 1e-12);
+  // 10^18 steps of bar by iteration, T = 5: 2 steps of keep, 3 of min.
+  EXPECT_NEAR(DropScheduler(DropSchedulerOptions("bar", 0.9)
+                                .min_keep(0.1)
+                                .by("iteration")
+                                .period(5)
+                                .total_epochs(1000000000))
+                  .averageKeep(1000000000),
+              0.42, 1e-12);
+}
+
 TEST(Scheduler, DrivesLayers) {
   torch::nn::Sequential model(ssprop::nn::Conv2d(ssprop::nn::Conv2dOptions(1, 2, 3)), torch::nn::ReLU(),
                               torch::nn::Flatten(), ssprop::nn::Linear(2, 2));
@@ -164,6 +187,14 @@ TEST(Scheduler, Errors) {
                 "ssprop::DropScheduler: average_keep needs total_epochs >= 1, got 0");
   expectMessage([&] { DropScheduler(O("linear", 0.5).by("iteration").total_epochs(2)).averageKeep(); },
                 "ssprop::DropScheduler: average_keep by iteration needs iterations_per_epoch >= 1, got 0");
+  expectMessage(
+      [&] {
+        DropScheduler(
+            O("linear", 0.5).by("iteration").total_epochs(10000000000))
+            .averageKeep(10000000000);
+      },
+      "ssprop::DropScheduler: average_keep by iteration needs total_epochs * "
+      "iterations_per_epoch <= 2^63 - 1 steps, got 10000000000 * 10000000000");
   torch::nn::Sequential dense(torch::nn::Linear(2, 2));
   expectMessage([&] { DropScheduler(*dense, O("constant", 0.5)); },
                 "ssprop::DropScheduler: the model has no ssprop layer (ssprop::nn::Conv2d / Linear); build "

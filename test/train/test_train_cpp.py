@@ -112,6 +112,8 @@ def test_by_iteration_keep_is_the_mean_over_the_epoch(tmp_path):
     (["--dropout", "1"], "--dropout must be in [0, 1), got 1.000000"),
     (["--dropout", "-0.5"], "--dropout must be in [0, 1), got -0.500000"),
     (["--val", "-1"], "--val must be >= 0, got -1"),
+    (["--seed", "-5"], "--seed must be >= 0, got -5"),
+    (["--seed", str(2 ** 64)], f"argument --seed: invalid integer: '{2 ** 64}'"),
     (["--model", "resnet18", "--zero-bias"],
      "--zero-bias: resnet18's convolutions have no bias (batch norm follows them)"),
 ])

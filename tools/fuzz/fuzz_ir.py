@@ -93,8 +93,22 @@ def delete_line(text, rng):
     return "".join(lines)
 
 
+def nest_deeply(text, rng):
+    """Wraps the input in hundreds to thousands of modules, or nests an array or
+    a type that deep: the parser recurses per level (the tools refuse more than
+    512 levels before parsing)."""
+    depth = rng.choice([rng.randrange(400, 600), rng.randrange(600, 6000)])
+    kind = rng.randrange(3)
+    if kind == 0:
+        return "module {\n" * depth + text + "}\n" * depth
+    if kind == 1:
+        return f"module attributes {{ssprop.x = {'[' * depth}{']' * depth}}} {{\n{text}}}\n"
+    return text + f"func.func private @deep(%a: {'tensor<' * depth}f32{'>' * depth})\n"
+
+
 MUTATIONS = [mutate_number, mutate_number, mutate_number, mutate_type, mutate_keep,
-             mutate_word, mutate_array, mutate_dims, truncate, flip_byte, delete_line]
+             mutate_word, mutate_array, mutate_dims, truncate, flip_byte, delete_line,
+             nest_deeply]
 
 
 def generate_layer(rng):

@@ -251,6 +251,8 @@ Args parseArgs(int argc, char **argv) {
     usageError("--period must be >= 1, got " + std::to_string(a.period));
   if (a.warmup < 0)
     usageError("--warmup must be >= 0, got " + std::to_string(a.warmup));
+  if (a.seed < 0)
+    usageError("--seed must be >= 0, got " + std::to_string(a.seed));
   if (a.batchSize < 1)
     usageError("--batch-size must be >= 1, got " + std::to_string(a.batchSize));
   if (!(a.lr > 0) || !std::isfinite(a.lr))

@@ -31,6 +31,11 @@ std::optional<Select> parseSelect(const std::string &name);
 /// backward keeps. keep must be in (0, 1].
 int64_t keptChannels(double keep, int64_t channels);
 
+/// keep as the IR writes it: the shortest decimal that reads back as the same
+/// double, always with a `.` so that it lexes as a float (`0.4`, `1.0`,
+/// `1.0e-08`); `nan`, `inf`, `-inf` for those.
+std::string formatKeep(double keep);
+
 /// The output size of a convolution along one axis,
 /// floor((input + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1;
 /// -1 when the dilated kernel does not fit in the padded input, std::nullopt

@@ -35,8 +35,12 @@ struct CacheStats {
 
 class KernelCache {
 public:
+  /// A kind of entry: cubins or CPU objects (KernelCache.cpp).
+  struct EntryKind;
+
   struct Options {
-    /// Where entries go; empty disables the disk cache.
+    /// Where entries go (see TrustedFiles.h: a private folder, or one made
+    /// inside a shared folder); empty disables the disk cache.
     std::string directory;
     /// Bound on the disk cache's size; least recently used entries go first.
     int64_t maxBytes = int64_t(1) << 30;
@@ -71,10 +75,11 @@ public:
   std::string getKey(const KernelSource &kernel, Arch arch) const;
   /// The cache key of a CPU kernel for `target`.
   std::string getKey(const KernelSource &kernel, const CpuTarget &target) const;
-  /// The file that holds (or would hold) the cubin of `key`.
-  std::string getEntryPath(const std::string &key) const;
-  /// The file that holds (or would hold) the CPU object of `key`.
-  std::string getObjectPath(const std::string &key) const;
+  /// The file that holds (or would hold) the cubin of `key`; empty when the
+  /// disk cache is off.
+  std::string getEntryPath(const std::string &key);
+  /// The file that holds (or would hold) the CPU object of `key`; likewise.
+  std::string getObjectPath(const std::string &key);
   /// False once the directory proved unusable (one warning is printed).
   bool isDiskEnabled() const;
 
@@ -84,31 +89,32 @@ public:
   void clearMemory();
 
 private:
-  /// A kind of entry: cubins or CPU objects.
-  struct Kind {
-    const char *magic, *extension, *what;
-  };
   std::shared_ptr<const std::string>
-  get(const Kind &kind, const std::string &key,
+  get(const EntryKind &kind, const std::string &key,
       const std::function<std::string()> &compile, const std::string &what);
   std::shared_ptr<const std::string>
-  load(const Kind &kind, const std::string &key,
+  load(const EntryKind &kind, const std::string &key,
        const std::function<std::string()> &compile, const std::string &what);
-  std::string getPath(const Kind &kind, const std::string &key) const;
-  std::shared_ptr<const std::string> readEntry(const Kind &kind,
+  std::string getPath(const EntryKind &kind, const std::string &key);
+  std::shared_ptr<const std::string> readEntry(const EntryKind &kind,
                                                const std::string &key);
-  void writeEntry(const Kind &kind, const std::string &key,
+  void writeEntry(const EntryKind &kind, const std::string &key,
                   const std::string &data);
   void evictToBound(const std::string &keep);
+  /// `<directory>/kernels` (or its private fallback), created on first use;
+  /// empty when the disk cache is off.
+  std::string getKernelsDirectory();
   void disableDisk(const std::string &reason);
+  void disableDiskLocked(const std::string &reason);
 
   Options options;
   Compiler compiler;
   ObjectCompiler objectCompiler;
-  mutable std::mutex mutex; // guards stats and diskEnabled
+  mutable std::mutex mutex; // guards stats, diskEnabled, kernelsDirectory
   OnceMap<std::shared_ptr<const std::string>> memory;
   CacheStats stats;
   bool diskEnabled;
+  std::string kernelsDirectory;
 };
 
 } // namespace ssprop

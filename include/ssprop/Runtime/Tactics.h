@@ -97,7 +97,9 @@ public:
   /// the tactic cannot run it.
   using Timer = std::function<double(const Tactic &tactic)>;
 
-  /// Persists choices under `directory`/timing/ (empty: memory only).
+  /// Persists choices under `directory`/timing/ (empty: memory only; a
+  /// folder that is not private as TrustedFiles.h requires is replaced as
+  /// the kernel cache's is, or left unused with a warning).
   TacticSelector(const std::string &directory, const DeviceIdentity &device);
   TacticSelector(const std::string &directory, const CpuIdentity &cpu);
 
@@ -117,16 +119,20 @@ public:
   int getTimings() const;
 
 private:
-  /// Loads the timing cache `key` under `directory`.
+  using Choices = std::map<std::string, std::pair<std::string, double>>;
+
+  /// Opens the timing cache `key` under `directory`.
   void open(const std::string &directory, const std::string &key);
   std::optional<Tactic> findCached(const std::string &layerKey,
                                    const std::vector<Tactic> &candidates) const;
-  void load();
-  void save();
+  /// The timing cache file's choices (none if it is missing or untrusted).
+  Choices readChoices() const;
+  /// Adds the choice for `layerKey` to the file, keeping other processes'.
+  void save(const std::string &layerKey);
 
   std::string path;
   mutable std::mutex mutex;
-  std::map<std::string, std::pair<std::string, double>> choices;
+  Choices choices;
   int timings = 0;
 };
 

@@ -1,24 +1,16 @@
 //===- Scheduler.h - the keep fraction over training ------------*- C++ -*-===//
 //
 // ssprop::DropScheduler sets `keep` on every ssprop layer of a model as
-// training goes, with the schedules of the ssProp paper (docs/usage.md;
-// Python: ssprop.DropScheduler, same semantics):
-//
-//   by epoch e (0-based, at the start of each epoch):
-//     e < warmup -> 1; interleave: dense on even (e - warmup), else the mode;
-//     constant -> keep; linear -> max(min, keep - (keep - min) e / (E - 1));
-//     cosine -> min + (keep - min) (1 + cos(pi e / (E - 1))) / 2;
-//     bar -> keep while e < E div 2, then min.
-//   by iteration i (global step; warmup still counted in epochs):
-//     linear -> max(min, keep - (keep - min) (i mod T) / T);
-//     cosine -> min + (keep - min) (1 + cos(pi i / T)) / 2;
-//     bar -> keep while (i mod T) < T div 2, then min; constant: error.
+// training goes, with the schedules of the ssProp paper (docs/usage.md),
+// which ssprop::KeepSchedule (ssprop/Core/KeepSchedule.h) computes. Python:
+// ssprop.DropScheduler, on the same KeepSchedule.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef SSPROP_TORCH_SCHEDULER_H
 #define SSPROP_TORCH_SCHEDULER_H
 
+#include "ssprop/Core/KeepSchedule.h"
 #include "ssprop/Torch/Export.h"
 
 #include <torch/arg.h>
@@ -86,11 +78,12 @@ public:
   size_t numLayers() const { return layers_.size(); }
 
 private:
-  void validate() const;
-  void apply();
+  /// Sets (epoch, iteration) and applies its keep to the layers; throws,
+  /// changing nothing, if it is invalid.
+  void moveTo(int64_t epoch, int64_t iteration);
 
   DropSchedulerOptions options_;
-  double minKeep_ = 1.0;
+  KeepSchedule schedule_;
   std::vector<std::shared_ptr<torch::nn::Module>> layers_;
   int64_t epoch_ = 0, iteration_ = 0;
   double current_ = 1.0;

@@ -4,7 +4,7 @@ weight_only."""
 
 from __future__ import annotations
 
-from typing import Optional, Sequence, Tuple, Union
+from typing import Any, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -14,13 +14,41 @@ from .. import ops as _ops_module  # noqa: F401  (loads the library)
 _IntOr2 = Union[int, Sequence[int]]
 
 
-def _pair(v: _IntOr2) -> Tuple[int, int]:
-    if isinstance(v, int):
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _pair(name: str, v: _IntOr2) -> Tuple[int, int]:
+    """An int or a sequence of ints, as torch.nn.functional takes them; other
+    types (floats, strings, bools) raise instead of being truncated."""
+    if _is_int(v):
         return (v, v)
-    v = tuple(int(x) for x in v)
+    if not isinstance(v, (tuple, list, torch.Size)) or not all(_is_int(x) for x in v):
+        raise TypeError(f"ssprop.nn.functional.conv2d: {name} must be an int or a sequence "
+                        f"of ints, got {v!r}")
+    v = tuple(v)
     if len(v) == 1:
         return (v[0], v[0])
     return v  # length checked by the operator
+
+
+def _check_keep(owner: str, keep: Any) -> float:
+    if isinstance(keep, bool):  # float(True) would be a silent 1.0
+        raise TypeError(f"{owner}: keep must be a number in (0, 1], got {keep!r}")
+    try:
+        value = float(keep)
+    except (TypeError, ValueError):
+        raise TypeError(f"{owner}: keep must be a number in (0, 1], got {keep!r}") from None
+    if not (0.0 < value <= 1.0):  # NaN fails too
+        # %g: the number as the C++ operator prints it.
+        raise ValueError(f"{owner}: keep must be in (0, 1], got {value:g}")
+    return value
+
+
+def _check_flag(owner: str, name: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{owner}: {name} must be a bool, got {value!r}")
+    return value
 
 
 def conv2d(input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor] = None,
@@ -37,7 +65,9 @@ def conv2d(input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tenso
     unbatched = input.dim() == 3
     if unbatched:
         input = input.unsqueeze(0)
-    stride_, dilation_ = _pair(stride), _pair(dilation)
+    stride_, dilation_ = _pair("stride", stride), _pair("dilation", dilation)
+    if not _is_int(groups):
+        raise TypeError(f"ssprop.nn.functional.conv2d: groups must be an int, got {groups!r}")
     if isinstance(padding, str):
         if padding == "valid":
             padding_ = (0, 0)
@@ -59,10 +89,12 @@ def conv2d(input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tenso
             raise ValueError("ssprop.nn.functional.conv2d: padding must be a number, a pair, "
                              f"'valid' or 'same', got {padding!r}")
     else:
-        padding_ = _pair(padding)
+        padding_ = _pair("padding", padding)
     out = torch.ops.ssprop.conv2d(input, weight, bias, list(stride_), list(padding_),
-                                  list(dilation_), int(groups), float(keep), select,
-                                  bool(weight_only), sync_group)
+                                  list(dilation_), groups,
+                                  _check_keep("ssprop.nn.functional.conv2d", keep), select,
+                                  _check_flag("ssprop.nn.functional.conv2d", "weight_only",
+                                              weight_only), sync_group)
     return out.squeeze(0) if unbatched else out
 
 
@@ -71,5 +103,7 @@ def linear(input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tenso
            sync_group: Optional[str] = None) -> torch.Tensor:
     """torch.nn.functional.linear with the ssProp backward (scores: sum of
     |grad_output| over every leading dimension; ``sync_group`` as conv2d)."""
-    return torch.ops.ssprop.linear(input, weight, bias, float(keep), select, bool(weight_only),
-                                   sync_group)
+    return torch.ops.ssprop.linear(input, weight, bias,
+                                   _check_keep("ssprop.nn.functional.linear", keep), select,
+                                   _check_flag("ssprop.nn.functional.linear", "weight_only",
+                                               weight_only), sync_group)

@@ -15,17 +15,6 @@ from . import functional as F
 _SELECTS = ("topk", "random")
 
 
-def _check_keep(owner: str, keep: Any) -> float:
-    try:
-        value = float(keep)
-    except (TypeError, ValueError):
-        raise TypeError(f"{owner}: keep must be a number in (0, 1], got {keep!r}") from None
-    if not (0.0 < value <= 1.0):  # NaN fails too
-        # %g: the number as the C++ operator prints it.
-        raise ValueError(f"{owner}: keep must be in (0, 1], got {value:g}")
-    return value
-
-
 def _check_select(owner: str, select: Any) -> str:
     if select not in _SELECTS:
         raise ValueError(f'{owner}: select must be "topk" or "random", got "{select}"')
@@ -43,7 +32,7 @@ class _SspropLayer:
 
     @keep.setter
     def keep(self, value: float) -> None:
-        self._ssprop_keep = _check_keep(self._owner, value)
+        self._ssprop_keep = F._check_keep(self._owner, value)
 
     @property
     def select(self) -> str:
@@ -59,7 +48,7 @@ class _SspropLayer:
 
     @weight_only.setter
     def weight_only(self, value: bool) -> None:
-        self._ssprop_weight_only = bool(value)
+        self._ssprop_weight_only = F._check_flag(self._owner, "weight_only", value)
 
     @property
     def sync_group(self) -> Optional[str]:
@@ -114,8 +103,9 @@ class Conv2d(_SspropLayer, torch.nn.Conv2d):
         if not isinstance(module, torch.nn.Conv2d):
             raise TypeError(f"ssprop.nn.Conv2d.from_dense: expected a torch.nn.Conv2d, "
                             f"got {type(module).__name__}")
-        keep = _check_keep(cls._owner, keep)
+        keep = F._check_keep(cls._owner, keep)
         select = _check_select(cls._owner, select)
+        weight_only = F._check_flag(cls._owner, "weight_only", weight_only)
         module.__class__ = cls
         module.keep, module.select, module.weight_only = keep, select, weight_only
         return module
@@ -155,8 +145,9 @@ class Linear(_SspropLayer, torch.nn.Linear):
         if not isinstance(module, torch.nn.Linear):
             raise TypeError(f"ssprop.nn.Linear.from_dense: expected a torch.nn.Linear, "
                             f"got {type(module).__name__}")
-        keep = _check_keep(cls._owner, keep)
+        keep = F._check_keep(cls._owner, keep)
         select = _check_select(cls._owner, select)
+        weight_only = F._check_flag(cls._owner, "weight_only", weight_only)
         module.__class__ = cls
         module.keep, module.select, module.weight_only = keep, select, weight_only
         return module

@@ -44,30 +44,24 @@ extern "C" __global__ void moduleBlockSum(const float *__restrict__ in,
   }
 }
 
-#if !defined(__CUDACC__)
-extern "C" void moduleSaxpy_entry(void **p) {
-  moduleSaxpy(*static_cast<int *>(p[0]), *static_cast<float *>(p[1]),
-              *static_cast<const float **>(p[2]), *static_cast<float **>(p[3]));
-}
-extern "C" void moduleBlockSum_entry(void **p) {
-  moduleBlockSum(*static_cast<const float **>(p[0]),
-                 *static_cast<float **>(p[1]));
-}
+// What a test appends to a kernel source it compiles as host C++.
+SSPROP_EMU_HOST_ENTRY(moduleSaxpy)
+SSPROP_EMU_HOST_ENTRY(moduleBlockSum)
+
 /// Launches from inside the module, through the shared library.
 extern "C" void moduleLaunchBlockSum(const float *in, float *out, int blocks,
                                      int threads) {
   void *params[] = {&in, &out};
-  ssprop::emu::launchKernel(moduleBlockSum_entry, dim3(blocks), dim3(threads),
+  ssprop::emu::launchKernel(moduleBlockSum_host, dim3(blocks), dim3(threads),
                             params);
 }
-#endif
 
 #else
 //===----------------------------------------------------------------------===//
 // Test executable
 //===----------------------------------------------------------------------===//
 
-#include "ssprop/Codegen/HostEmulation.h"
+#include "HostEmulation.h"
 
 #include <algorithm>
 #include <chrono>
@@ -1017,8 +1011,10 @@ TEST(Module, DlopenedKernelsShareTheScheduler) {
     std::cout << "    dlopen: " << dlerror() << "\n";
     return;
   }
-  auto saxpy = reinterpret_cast<ssprop::emu::KernelEntry>(dlsym(lib, "moduleSaxpy_entry"));
-  auto blockSum = reinterpret_cast<ssprop::emu::KernelEntry>(dlsym(lib, "moduleBlockSum_entry"));
+  auto saxpy = reinterpret_cast<ssprop::emu::KernelEntry>(
+      dlsym(lib, "moduleSaxpy_host"));
+  auto blockSum = reinterpret_cast<ssprop::emu::KernelEntry>(
+      dlsym(lib, "moduleBlockSum_host"));
   auto launchInside = reinterpret_cast<void (*)(const float *, float *, int, int)>(
       dlsym(lib, "moduleLaunchBlockSum"));
   CHECK(saxpy && blockSum && launchInside);

@@ -38,27 +38,6 @@ SparsityAttr SparsityAttr::get(MLIRContext *context, double keep,
   return Base::get(context, APFloat(keep), select, grads);
 }
 
-namespace {
-/// The shortest decimal that reads back as the same double, always with a `.`
-/// so that it lexes as a float: `0.4`, `1.0`, `1.0e-05`.
-std::string formatKeep(double value) {
-  if (!std::isfinite(value))
-    return std::isnan(value) ? "nan" : (value > 0 ? "inf" : "-inf");
-  std::string text;
-  for (int precision = 1; precision <= 17; ++precision) {
-    text = llvm::formatv("{0}", llvm::format("%.*g", precision, value)).str();
-    if (std::strtod(text.c_str(), nullptr) == value)
-      break;
-  }
-  if (text.find('.') == std::string::npos) {
-    size_t exponent = text.find('e');
-    text.insert(exponent == std::string::npos ? text.size() : exponent, ".0");
-  }
-  return text;
-}
-
-} // namespace
-
 int64_t SparsityAttr::getNumKept(int64_t numChannels) const {
   return ::ssprop::keptChannels(getKeepFraction(), numChannels);
 }
@@ -69,7 +48,7 @@ SparsityAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   double value = keep.convertToDouble();
   if (!std::isfinite(value) || value <= 0.0 || value > 1.0)
     return emitError() << "sparsity keep must be in (0, 1], got "
-                       << formatKeep(value);
+                       << ::ssprop::formatKeep(value);
   return success();
 }
 
@@ -164,7 +143,8 @@ Attribute SparsityAttr::parse(AsmParser &parser, Type) {
 }
 
 void SparsityAttr::print(AsmPrinter &printer) const {
-  printer << "<keep = " << formatKeep(getKeepFraction()) << ", select = " << stringifySelectKind(getSelect());
+  printer << "<keep = " << ::ssprop::formatKeep(getKeepFraction())
+          << ", select = " << stringifySelectKind(getSelect());
   if (getGrads() != GradsKind::all)
     printer << ", grads = " << stringifyGradsKind(getGrads());
   printer << ">";

@@ -1,25 +1,26 @@
 //===- HostEmulation.h - Run CUDA kernel sources as host C++ ----*- C++ -*-===//
 //
-// Force-included (`g++ -include ssprop/Codegen/HostEmulation.h`) in front of an
-// emitted CUDA kernel source when that source is compiled as ordinary host C++
-// (CI has no GPU). It supplies the CUDA built-ins a kernel uses -- threadIdx
+// Force-included (`g++ -include HostEmulation.h`) in front of an emitted CUDA
+// kernel source when a test compiles that source as ordinary host C++ (CI has
+// no GPU). It supplies the CUDA built-ins a kernel uses -- threadIdx
 // and friends, the execution-space qualifiers, __syncthreads, warp shuffles and
 // votes, atomics, bit and float intrinsics, __half / __nv_bfloat16 -- on top of
 // the fiber scheduler in libSSPropHostEmulation.so, which runs every thread of
 // a block as a user-space fiber so barriers and shuffles really synchronise.
 //
-// Never include this when compiling with NVRTC or nvcc: kernel sources guard
-// their host-only parts with `#if !defined(__CUDACC__)`.
+// Never include this when compiling with NVRTC or nvcc. Kernel sources know
+// nothing of it: the prelude leaves its inline-PTX wrappers out without
+// __CUDACC__, and HostEmulationPtx.h defines them for the host.
 //
 // See docs/host-emulation.md for what is and is not modelled.
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef SSPROP_CODEGEN_HOSTEMULATION_H
-#define SSPROP_CODEGEN_HOSTEMULATION_H
+#ifndef SSPROP_TEST_CODEGEN_HOSTEMULATION_H
+#define SSPROP_TEST_CODEGEN_HOSTEMULATION_H
 
 #if defined(__CUDACC__) || defined(__CUDACC_RTC__) || defined(__CUDA_ARCH__)
-#error "ssprop/Codegen/HostEmulation.h is for host C++ compilation only; do not include it when compiling CUDA"
+#error "HostEmulation.h is for host C++ compilation only; do not include it when compiling CUDA"
 #endif
 
 // Standard headers first: <memory> uses __attribute__((__noinline__)), which
@@ -44,7 +45,6 @@
 // into the global namespace, as CUDA's math headers do.
 #include <math.h>
 
-#define SSPROP_HOST_EMULATION 1
 #define SSPROP_EMU_API __attribute__((visibility("default")))
 
 //===----------------------------------------------------------------------===//
@@ -95,7 +95,7 @@ inline uint3 make_uint3(unsigned int x, unsigned int y, unsigned int z) {
 #endif
 
 //===----------------------------------------------------------------------===//
-// Runtime interface (implemented in lib/Codegen/HostEmulation)
+// Runtime interface (implemented in HostEmulation.cpp)
 //===----------------------------------------------------------------------===//
 
 namespace ssprop::emu {
@@ -232,6 +232,15 @@ template <auto K, class... A> void launch(dim3 grid, dim3 block, A &&...args) {
 
 } // namespace ssprop::emu
 
+/// Defines `extern "C" void NAME_host(void **params)`, the launchKernel entry
+/// of the kernel NAME, for a program that finds it with dlsym. Kernel sources
+/// carry no host entry: a test appends one of these per kernel to the source
+/// it compiles as host C++.
+#define SSPROP_EMU_HOST_ENTRY(NAME)                                            \
+  extern "C" SSPROP_EMU_API void NAME##_host(void **params) {                  \
+    ::ssprop::emu::detail::kernelThunk<NAME>(params);                          \
+  }
+
 //===----------------------------------------------------------------------===//
 // Built-in variables and qualifiers
 //===----------------------------------------------------------------------===//
@@ -263,32 +272,32 @@ inline constexpr int warpSize = 32;
 #define SSPROP_EMU_LOC const char *file = __builtin_FILE(), int line = __builtin_LINE()
 #define SSPROP_EMU_FENCE() __asm__ __volatile__("" ::: "memory")
 
+namespace ssprop::emu::detail {
+/// A block barrier with compiler fences on both sides, so that no shared
+/// value is kept in a register across it.
+inline int fencedBarrier(BarrierOp op, int pred, const char *file, int line) {
+  SSPROP_EMU_FENCE();
+  int r = syncThreads(op, pred, file, line);
+  SSPROP_EMU_FENCE();
+  return r;
+}
+} // namespace ssprop::emu::detail
+
 inline void __syncthreads(SSPROP_EMU_LOC) {
-  SSPROP_EMU_FENCE();
-  ::ssprop::emu::detail::syncThreads(::ssprop::emu::detail::BarrierOp::Plain,
-                                     0, file, line);
-  SSPROP_EMU_FENCE();
+  ::ssprop::emu::detail::fencedBarrier(::ssprop::emu::detail::BarrierOp::Plain,
+                                       0, file, line);
 }
 inline int __syncthreads_count(int pred, SSPROP_EMU_LOC) {
-  SSPROP_EMU_FENCE();
-  int r = ::ssprop::emu::detail::syncThreads(
+  return ::ssprop::emu::detail::fencedBarrier(
       ::ssprop::emu::detail::BarrierOp::Count, pred, file, line);
-  SSPROP_EMU_FENCE();
-  return r;
 }
 inline int __syncthreads_and(int pred, SSPROP_EMU_LOC) {
-  SSPROP_EMU_FENCE();
-  int r = ::ssprop::emu::detail::syncThreads(
+  return ::ssprop::emu::detail::fencedBarrier(
       ::ssprop::emu::detail::BarrierOp::And, pred, file, line);
-  SSPROP_EMU_FENCE();
-  return r;
 }
 inline int __syncthreads_or(int pred, SSPROP_EMU_LOC) {
-  SSPROP_EMU_FENCE();
-  int r = ::ssprop::emu::detail::syncThreads(
+  return ::ssprop::emu::detail::fencedBarrier(
       ::ssprop::emu::detail::BarrierOp::Or, pred, file, line);
-  SSPROP_EMU_FENCE();
-  return r;
 }
 
 namespace ssprop::emu::detail {
@@ -956,10 +965,16 @@ inline float2 __bfloat1622float2(__nv_bfloat162 h) {
 inline __nv_bfloat16 __low2bfloat16(__nv_bfloat162 h) { return h.x; }
 inline __nv_bfloat16 __high2bfloat16(__nv_bfloat162 h) { return h.y; }
 
+// Both types always exist here, so every unit gets the prelude's f16 and bf16
+// helpers: the kernels a test compiles together share one prelude, expanded
+// with the first kernel's feature macros.
+#define SSPROP_USE_F16 1
+#define SSPROP_USE_BF16 1
+
 #undef SSPROP_EMU_LOC
 #undef SSPROP_EMU_FENCE
 
-// mma.sync, ldmatrix, cp.async and cvt.rna.tf32 for the prelude's wrappers.
-#include "ssprop/Codegen/HostEmulationPtx.h"
+// mma.sync, ldmatrix, cp.async and cvt.rna.tf32, and the prelude's wrappers.
+#include "HostEmulationPtx.h"
 
-#endif // SSPROP_CODEGEN_HOSTEMULATION_H
+#endif // SSPROP_TEST_CODEGEN_HOSTEMULATION_H

@@ -28,7 +28,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ssprop/Codegen/HostEmulation.h"
+#include "HostEmulation.h"
 
 #include <algorithm>
 #include <atomic>

@@ -1,8 +1,9 @@
 //===- HostEmulationPtx.h - host twins of the inline PTX --------*- C++ -*-===//
 //
 // Included by HostEmulation.h. The prelude (lib/Codegen/Prelude.cuh) keeps all
-// of its inline PTX in small wrappers; under the host emulation each wrapper
-// calls the function of the same name here instead. The warp-wide ones
+// of its inline PTX in small wrappers, which it defines only under a CUDA
+// compiler; the end of this file defines them for the host, each calling its
+// twin here, named after the PTX instruction. The warp-wide ones
 // (mma.sync, ldmatrix) follow the PTX ISA's fragment-to-thread tables exactly
 // (groupID = laneid >> 2, threadID_in_group = laneid % 4), so a kernel that
 // puts a fragment element in the wrong register computes a wrong result on
@@ -10,8 +11,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef SSPROP_CODEGEN_HOSTEMULATIONPTX_H
-#define SSPROP_CODEGEN_HOSTEMULATIONPTX_H
+#ifndef SSPROP_TEST_CODEGEN_HOSTEMULATIONPTX_H
+#define SSPROP_TEST_CODEGEN_HOSTEMULATIONPTX_H
 
 namespace ssprop::emu::ptx {
 
@@ -222,4 +223,38 @@ inline void cp_async_wait_group(int pending) {
 
 } // namespace ssprop::emu::ptx
 
-#endif // SSPROP_CODEGEN_HOSTEMULATIONPTX_H
+//===----------------------------------------------------------------------===//
+// The prelude's inline-PTX wrappers
+//===----------------------------------------------------------------------===//
+
+// Declared ahead of the prelude (this header is force-included), which leaves
+// its own definitions out without __CUDACC__.
+namespace ssprop_rt {
+inline std::uint32_t to_tf32(float v) {
+  return ::ssprop::emu::ptx::cvt_rna_tf32_f32(v);
+}
+inline void mma_tf32_m16n8k8(float (&d)[4], const std::uint32_t (&a)[4],
+                             const std::uint32_t (&b)[2]) {
+  ::ssprop::emu::ptx::mma_m16n8k8_tf32(d, a, b);
+}
+inline void mma_f16_m16n8k16(float (&d)[4], const std::uint32_t (&a)[4],
+                             const std::uint32_t (&b)[2]) {
+  ::ssprop::emu::ptx::mma_m16n8k16_f16(d, a, b);
+}
+inline void mma_bf16_m16n8k16(float (&d)[4], const std::uint32_t (&a)[4],
+                              const std::uint32_t (&b)[2]) {
+  ::ssprop::emu::ptx::mma_m16n8k16_bf16(d, a, b);
+}
+inline void ldmatrix_x4(std::uint32_t (&r)[4], const std::uint32_t *row) {
+  ::ssprop::emu::ptx::ldmatrix_m8n8_x4(r, row);
+}
+inline void cp_async4(std::uint32_t *dst, const void *src, bool valid) {
+  ::ssprop::emu::ptx::cp_async(dst, src, 4, valid ? 4 : 0);
+}
+inline void cp_async_commit() { ::ssprop::emu::ptx::cp_async_commit_group(); }
+template <int PENDING> inline void cp_async_wait() {
+  ::ssprop::emu::ptx::cp_async_wait_group(PENDING);
+}
+} // namespace ssprop_rt
+
+#endif // SSPROP_TEST_CODEGEN_HOSTEMULATIONPTX_H
