@@ -6,12 +6,12 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "CheckedTranslation.h"
+
 #include "ssprop/Codegen/CpuEmitter.h"
-#include "ssprop/Dialect/SSProp/IR/SSPropDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
-#include "mlir/Tools/mlir-translate/Translation.h"
 #include "llvm/Support/CommandLine.h"
 
 #include <sstream>
@@ -93,12 +93,9 @@ LogicalResult translateToCpu(Operation *op, raw_ostream &os) {
 
 void registerToCpuTranslation() {
   getOptions(); // register the options before the command line is parsed
-  TranslateFromMLIRRegistration registration(
+  registerCheckedTranslation(
       "ssprop-to-cpu", "lowered ssprop IR to CPU kernels and call plans",
-      translateToCpu, [](DialectRegistry &registry) {
-        registry.insert<mlir::ssprop::SSPropDialect, func::FuncDialect>();
-        registerCpuKernelDialects(registry);
-      });
+      translateToCpu, registerCpuKernelDialects);
 }
 
 } // namespace ssprop

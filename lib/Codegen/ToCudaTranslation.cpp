@@ -5,17 +5,13 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "CheckedTranslation.h"
+
 #include "ssprop/Codegen/CudaEmitter.h"
-#include "ssprop/Core/InputLimits.h"
-#include "ssprop/Dialect/SSProp/IR/SSPropDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
-#include "mlir/IR/Verifier.h"
-#include "mlir/Tools/ParseUtilities.h"
-#include "mlir/Tools/mlir-translate/Translation.h"
 #include "llvm/Support/CommandLine.h"
-#include "llvm/Support/SourceMgr.h"
 
 #include <sstream>
 
@@ -108,34 +104,13 @@ LogicalResult translateToCuda(Operation *op, raw_ostream &os) {
   return success();
 }
 
-/// Parses the buffer (refusing excessive nesting first, which would exhaust
-/// the parser's stack) and translates it.
-LogicalResult translateSource(const std::shared_ptr<llvm::SourceMgr> &sourceMgr,
-                              raw_ostream &os, MLIRContext *context) {
-  const llvm::MemoryBuffer *buffer =
-      sourceMgr->getMemoryBuffer(sourceMgr->getMainFileID());
-  if (std::optional<TextPosition> deep =
-          findExcessiveNesting(buffer->getBuffer().str())) {
-    llvm::errs() << describeExcessiveNesting(
-                        buffer->getBufferIdentifier().str(), *deep)
-                 << "\n";
-    return failure();
-  }
-  context->loadDialect<mlir::ssprop::SSPropDialect, func::FuncDialect>();
-  OwningOpRef<Operation *> op = parseSourceFileForTool(
-      sourceMgr, ParserConfig(context), /*insertImplicitModule=*/true);
-  if (!op || failed(verify(*op)))
-    return failure();
-  return translateToCuda(op.get(), os);
-}
-
 } // namespace
 
 void registerToCudaTranslation() {
   getOptions(); // register the options before the command line is parsed
-  TranslateRegistration registration(
+  registerCheckedTranslation(
       "ssprop-to-cuda", "lowered ssprop IR to CUDA kernels and launch plans",
-      translateSource);
+      translateToCuda);
 }
 
 } // namespace ssprop

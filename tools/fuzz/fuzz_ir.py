@@ -3,8 +3,9 @@
 
 Mutates valid ssprop IR (shapes, element types, geometry attributes, the
 sparsity attribute, truncations, byte flips) and runs each mutant through
-`ssprop-opt --ssprop-lower-to-gemm` and, when that succeeds,
-`ssprop-translate --ssprop-to-cuda`. Every input must end in success or in
+`ssprop-opt --ssprop-lower-to-gemm` and, when that succeeds, through both
+code generators, `ssprop-translate --ssprop-to-cuda` and `--ssprop-to-cpu`
+(the CPU kernels then through `ssprop-opt --ssprop-cpu-to-llvm`). Every input must end in success or in
 diagnostics (exit code 0 or 1): a crash, an assertion, an LLVM fatal error or
 a hang is a finding, saved under --findings.
 
@@ -170,9 +171,23 @@ def fuzz_one(text, args):
     finding = check("ssprop-opt", done, stderr)
     if finding or done.returncode != 0:
         return finding, "opt-error" if not finding else "finding"
-    done, stderr = run([translate, "--ssprop-to-cuda"], done.stdout, args.timeout)
-    finding = check("ssprop-translate", done, stderr)
-    return finding, "finding" if finding else ("ok" if done.returncode == 0 else "translate-error")
+    lowered = done.stdout
+    done, stderr = run([translate, "--ssprop-to-cuda"], lowered, args.timeout)
+    finding = check("ssprop-translate --ssprop-to-cuda", done, stderr)
+    if finding:
+        return finding, "finding"
+    cuda_ok = done.returncode == 0
+    done, stderr = run([translate, "--ssprop-to-cpu"], lowered, args.timeout)
+    finding = check("ssprop-translate --ssprop-to-cpu", done, stderr)
+    if finding or done.returncode != 0:
+        return finding, "finding" if finding else "translate-error"
+    done, stderr = run([opt, "-split-input-file", "--ssprop-cpu-to-llvm", "-"], done.stdout,
+                       args.timeout)
+    finding = check("ssprop-opt --ssprop-cpu-to-llvm", done, stderr)
+    if finding:
+        return finding, "finding"
+    ok = cuda_ok and done.returncode == 0
+    return None, "ok" if ok else "translate-error"
 
 
 def main(argv):
