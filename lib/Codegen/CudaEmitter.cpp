@@ -140,11 +140,6 @@ public:
     return success();
   }
 
-  LogicalResult emitOp(RandomSeedOp op) {
-    bindings[op.getSeed()].seed = plan.numSeeds++;
-    return success();
-  }
-
   LogicalResult emitOp(SelectRandomOp op) {
     int64_t channels = op.getChannels();
     if (failed(checkSelectable(op, channels)))

@@ -201,10 +201,15 @@ private:
   mlir::LogicalResult emit(mlir::Operation *op) {
     using namespace mlir::ssprop;
     return llvm::TypeSwitch<mlir::Operation *, mlir::LogicalResult>(op)
-        .Case<ChannelScoreOp, ChannelSumOp, SelectTopKOp, RandomSeedOp,
-              SelectRandomOp, GroupOffsetsOp, WgradOp, DgradOp,
-              ScatterChannelsOp>([&](auto concrete) {
-          return static_cast<Derived *>(this)->emitOp(concrete);
+        .Case<ChannelScoreOp, ChannelSumOp, SelectTopKOp, SelectRandomOp,
+              GroupOffsetsOp, WgradOp, DgradOp, ScatterChannelsOp>(
+            [&](auto concrete) {
+              return static_cast<Derived *>(this)->emitOp(concrete);
+            })
+        .template Case<RandomSeedOp>([&](RandomSeedOp seed) {
+          // A seed is a number the caller draws, not a kernel.
+          bindings[seed.getSeed()].seed = plan.numSeeds++;
+          return mlir::success();
         })
         .Default([&](mlir::Operation *op) {
           return op->emitOpError() << "is not supported by the " << emitter

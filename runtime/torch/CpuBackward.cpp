@@ -106,15 +106,8 @@ Tensor3 runGenerated(const ConvBackwardArgs &args,
 /// Runs a resolved layer (or a candidate being timed).
 Tensor3 runResolved(const ResolvedLayer &layer, const ConvBackwardArgs &args,
                     SeedSource seed) {
-  switch (layer.tactic.kind) {
-  case TacticKind::gathered:
-    return convBackwardGathered(args);
-  case TacticKind::gemm:
-    return convBackwardGemm(args);
-  case TacticKind::generated:
-    return runGenerated(args, *layer.cpuKernels, seed);
-  }
-  TORCH_INTERNAL_ASSERT(false, "ssprop: unknown tactic");
+  return runTactic(layer.tactic, args,
+                   [&] { return runGenerated(args, *layer.cpuKernels, seed); });
 }
 
 /// The fastest of three runs of a candidate in milliseconds of wall time,

@@ -120,4 +120,17 @@ Tensor3 runGeneratedPlan(const ConvBackwardArgs &args, const KernelPlan &plan,
   return {gradInput, args.outputMask[1] ? gradWeight : at::Tensor(), gradBias};
 }
 
+Tensor3 runTactic(const Tactic &tactic, const ConvBackwardArgs &args,
+                  const std::function<Tensor3()> &runGenerated) {
+  switch (tactic.kind) {
+  case TacticKind::gathered:
+    return convBackwardGathered(args);
+  case TacticKind::gemm:
+    return convBackwardGemm(args);
+  case TacticKind::generated:
+    return runGenerated();
+  }
+  TORCH_INTERNAL_ASSERT(false, "ssprop: unknown tactic");
+}
+
 } // namespace ssprop::torch_bridge

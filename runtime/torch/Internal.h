@@ -173,6 +173,11 @@ using PlanRunner =
 Tensor3 runGeneratedPlan(const ConvBackwardArgs &args, const KernelPlan &plan,
                          SeedSource seed, int workers, const PlanRunner &run);
 
+/// Runs a layer by its tactic: the framework's gathered path or matrix
+/// products, or `runGenerated` for its generated kernels.
+Tensor3 runTactic(const Tactic &tactic, const ConvBackwardArgs &args,
+                  const std::function<Tensor3()> &runGenerated);
+
 //===----------------------------------------------------------------------===//
 // Linear
 //===----------------------------------------------------------------------===//

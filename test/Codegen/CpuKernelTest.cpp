@@ -193,6 +193,13 @@ std::vector<int> runAndReadKept(
       [&](Buffers &buffers) { runLayer(*layer, buffers, 1, seed); }, adjust);
 }
 
+/// The kept list of a top-k run (seed 0, unused).
+std::vector<int>
+readTopKKept(const ConvLayerSpec &spec,
+             const std::function<void(int, float *, int64_t)> &adjust) {
+  return runAndReadKept(spec, 0, adjust);
+}
+
 class CpuSelection : public ::testing::Test {
 protected:
   void SetUp() override {
@@ -201,39 +208,12 @@ protected:
   }
 };
 
-/// Equal scores: exactly k channels are kept, the lowest-numbered ones.
 TEST_F(CpuSelection, TiesKeepExactlyKLowestChannels) {
-  ConvLayerSpec spec = test::makeSpec({2, 4, 4, 4}, {40, 4, 1, 1}, 0.25);
-  std::vector<int> kept =
-      runAndReadKept(spec, 0, [](int, float *data, int64_t count) {
-        std::fill(data, data + count, 0.5f);
-      });
-  std::vector<int> lowest(10);
-  std::iota(lowest.begin(), lowest.end(), 0);
-  EXPECT_EQ(kept, lowest);
+  test::expectTiesKeepTheLowestChannels(readTopKKept);
 }
 
-/// NaN and infinite gradients: a channel holding NaN scores highest, then
-/// infinite ones; the list stays k valid, ascending, distinct channels, the
-/// same on every run.
 TEST_F(CpuSelection, NaNAndInfinityGiveAValidDeterministicSelection) {
-  ConvLayerSpec spec = test::makeSpec({2, 4, 4, 4}, {16, 4, 1, 1}, 0.25);
-  auto poison = [](int index, float *dy, int64_t) {
-    if (index != 0)
-      return;
-    const int64_t plane = 4 * 4, channels = 16;
-    dy[3 * plane + 5] = std::numeric_limits<float>::quiet_NaN();
-    dy[(channels + 7) * plane] = std::numeric_limits<float>::infinity();
-    dy[9 * plane + 1] = -std::numeric_limits<float>::infinity();
-  };
-  std::vector<int> kept = runAndReadKept(spec, 0, poison);
-  ASSERT_EQ(kept.size(), 4u);
-  EXPECT_TRUE(std::is_sorted(kept.begin(), kept.end()));
-  EXPECT_EQ(std::set<int>(kept.begin(), kept.end()).size(), 4u);
-  for (int channel : {3, 7, 9})
-    EXPECT_NE(std::find(kept.begin(), kept.end(), channel), kept.end())
-        << "channel " << channel;
-  EXPECT_EQ(kept, runAndReadKept(spec, 0, poison));
+  test::expectNaNAndInfinityGiveAValidSelection(readTopKKept);
 }
 
 /// The random selection keeps the channels with the k largest keys of
