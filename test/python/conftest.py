@@ -14,8 +14,8 @@ _PYTHON_DIR = Path(__file__).resolve().parents[2] / "python"
 if str(_PYTHON_DIR) not in sys.path:
     sys.path.insert(0, str(_PYTHON_DIR))
 
-# The LibTorch bridge's tests (test_ops, test_nn, test_scheduler, test_cuda).
-_BRIDGE_MODULES = {"test_ops", "test_nn", "test_scheduler", "test_cuda"}
+# The LibTorch bridge's tests.
+_BRIDGE_MODULES = {"test_ops", "test_nn", "test_scheduler", "test_cuda", "test_cpu_generated"}
 
 
 @pytest.fixture(autouse=True)
