@@ -273,9 +273,11 @@ public:
   void interleave(Value dst, Value dstAt, Value even, Value evenAt, Value odd,
                   Value oddAt, int64_t count) {
     const int64_t pairs = count / 2;
-    auto load = [&](Value src, Value at, int64_t width) {
+    // A null source has no position either: no address is computed for it.
+    auto load = [&](Value src, Value srcAt, Value offset, int64_t width) {
       if (!src)
         return k.zeroVector(width);
+      Value at = k.add(srcAt, offset);
       return width == vl ? k.loadVector(src, at)
                          : k.loadNarrowVector(src, at, width);
     };
@@ -288,8 +290,8 @@ public:
     const int64_t full = pairs / vl;
     auto chunk = [&](Value v) {
       Value at = k.mul(v, vl);
-      Value e = load(even, k.add(evenAt, at), vl);
-      Value o = load(odd, k.add(oddAt, at), vl);
+      Value e = load(even, evenAt, at, vl);
+      Value o = load(odd, oddAt, at, vl);
       Value out = k.add(dstAt, k.mul(v, 2 * vl));
       k.storeVector(k.shuffle(e, o, zip(vl, 0, vl)), dst, out);
       k.storeVector(k.shuffle(e, o, zip(vl, vl / 2, vl)), dst, k.add(out, vl));
@@ -301,8 +303,8 @@ public:
       k.loop(0, full, chunk);
     int64_t done = full * vl;
     if (pairs - done >= vl / 2) {
-      Value e = load(even, k.add(evenAt, done), vl / 2);
-      Value o = load(odd, k.add(oddAt, done), vl / 2);
+      Value e = load(even, evenAt, k.index(done), vl / 2);
+      Value o = load(odd, oddAt, k.index(done), vl / 2);
       k.storeVector(k.shuffle(e, o, zip(vl / 2, 0, vl)), dst,
                     k.add(dstAt, 2 * done));
       done += vl / 2;

@@ -96,6 +96,12 @@ std::vector<test::LayerCase> getCpuLayerCases() {
   spec.stride = {2, 2};
   spec.padding = {1, 1};
   add("small_planes_batch8", spec);
+
+  // ResNet's downsampling shortcut: more output vectors per plane than
+  // channels of a dgrad tile.
+  spec = test::makeSpec({2, 16, 24, 24}, {8, 16, 1, 1}, 0.8);
+  spec.stride = {2, 2};
+  add("pointwise_stride2_24x24", spec);
   return cases;
 }
 
@@ -153,7 +159,8 @@ std::vector<Variant> getVariants() {
     if (tile == base)
       continue;
     for (const char *layer :
-         {"stride2_pad1", "wide_k72", "groups3", "small_planes_batch8"})
+         {"stride2_pad1", "wide_k72", "groups3", "small_planes_batch8",
+          "pointwise_stride2_24x24"})
       variants.push_back({layer, ElementType::f32, tile, Isa::avx2, 1});
   }
   for (const char *layer : {"conv3x3_pad1", "groups3", "stride2_wide_rows",

@@ -9,10 +9,11 @@ import torch
 import ssprop  # noqa: F401
 from ssprop_oracle import conv_oracle, conv_topk_mask, index_mask, k_of
 
-# (stride, padding, dilation, groups, kernel): 3x3, strided, dilated,
-# grouped, depthwise, 1x1 and a strided 1x1.
-LAYERS = [(1, 1, 1, 1, 3), (2, 1, 1, 1, 3), (1, 2, 2, 1, 3), (1, 1, 1, 2, 3),
-          (1, 1, 1, 16, 3), (1, 0, 1, 1, 1), (2, 0, 1, 1, 1)]
+# (stride, padding, dilation, groups, kernel, input size): 3x3, strided,
+# dilated, grouped, depthwise, 1x1 and strided 1x1 (ResNet's shortcut; rows of
+# 24 interleave more than one vector of each output phase).
+LAYERS = [(1, 1, 1, 1, 3, 10), (2, 1, 1, 1, 3, 10), (1, 2, 2, 1, 3, 10), (1, 1, 1, 2, 3, 10),
+          (1, 1, 1, 16, 3, 10), (1, 0, 1, 1, 1, 10), (2, 0, 1, 1, 1, 10), (2, 0, 1, 1, 1, 24)]
 # Relative tolerances: f32 FMAs in another order than the oracle's; bf16
 # operands are exact in the f64 oracle, the error is the results' rounding
 # to 8 significant bits.
@@ -49,8 +50,8 @@ def _run(force_tactic, tactic, layer, dtype, keep, select="topk", weight_only=Fa
     """The layer's gradients under `tactic`, and the oracle's for the channels
     the run kept (the top-k of dy's scores, or for `random` the channels whose
     weight gradient is not zero)."""
-    stride, padding, dilation, groups, kernel = layer
-    x = layout(torch.randn(3, 16, 10, 10, dtype=dtype)).requires_grad_(True)
+    stride, padding, dilation, groups, kernel, size = layer
+    x = layout(torch.randn(3, 16, size, size, dtype=dtype)).requires_grad_(True)
     w = torch.randn(32, 16 // groups, kernel, kernel, dtype=dtype, requires_grad=True)
     b = torch.randn(32, dtype=dtype, requires_grad=True)
     y = torch.ops.ssprop.conv2d(x, w, b, stride, padding, dilation, groups, keep, select,
@@ -70,7 +71,7 @@ def _run(force_tactic, tactic, layer, dtype, keep, select="topk", weight_only=Fa
 
 
 @pytest.mark.parametrize("dtype", list(DTYPES))
-@pytest.mark.parametrize("layer", LAYERS, ids=lambda l: "s%d_p%d_d%d_g%d_k%d" % l)
+@pytest.mark.parametrize("layer", LAYERS, ids=lambda l: "s%d_p%d_d%d_g%d_k%d_%dx%d" % (l + l[-1:]))
 def test_generated_kernels_match_the_oracle(force_tactic, layer, dtype):
     dtype, tol = DTYPES[dtype]
     tactic = _first_generated_tactic()
@@ -80,11 +81,10 @@ def test_generated_kernels_match_the_oracle(force_tactic, layer, dtype):
             _close(got, exp, f"{tactic} keep {keep} {name}", tol)
 
 
-def test_every_tile_matches_the_oracle(force_tactic):
-    layer = LAYERS[1]
-    x = torch.zeros(3, 16, 10, 10)
-    tactics = _generated_tactics(torch.zeros(3, 32, 5, 5), x, torch.zeros(32, 16, 3, 3), 2, 1,
-                                 1, 1, 0.25)
+@pytest.mark.parametrize("layer", [LAYERS[1], LAYERS[-1]], ids=["3x3_stride2", "1x1_stride2"])
+def test_every_tile_matches_the_oracle(force_tactic, layer):
+    tactics = _generated_tactics(torch.zeros(1, 32, 1, 1), torch.zeros(1, 16, 1, 1),
+                                 torch.zeros(32, 16, 1, 1), 1, 0, 1, 1, 0.25)
     assert len(tactics) >= 2, tactics
     for tactic in tactics:
         grads, want = _run(force_tactic, tactic, layer, torch.float32, 0.25)
