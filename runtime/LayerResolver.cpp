@@ -96,8 +96,7 @@ LayerResolver::Key LayerResolver::makeKey(const ConvLayerSpec &spec,
           target.allowTf32,
           static_cast<int64_t>(target.device),
           static_cast<int64_t>(target.cpu.isa),
-          target.cpu.threads,
-          static_cast<int64_t>(getTacticSettingsGeneration())};
+          target.cpu.threads};
 }
 
 size_t LayerResolver::KeyHash::operator()(const Key &key) const {
@@ -112,12 +111,22 @@ int64_t LayerResolver::getHits() const {
   return hits;
 }
 
+size_t LayerResolver::getMemoSize() const {
+  std::lock_guard<std::mutex> lock(mutex);
+  return resolved.size();
+}
+
 std::shared_ptr<const ResolvedLayer>
 LayerResolver::resolve(const ConvLayerSpec &spec, const LayerTarget &target,
                        const Timer &timer, bool mayTime) {
   const Key key = makeKey(spec, target);
+  const uint64_t settings = getTacticSettingsGeneration();
   {
     std::lock_guard<std::mutex> lock(mutex);
+    if (settings != generation) {
+      resolved.clear();
+      generation = settings;
+    }
     if (auto it = resolved.find(key); it != resolved.end()) {
       ++hits;
       return it->second;
@@ -130,9 +139,10 @@ LayerResolver::resolve(const ConvLayerSpec &spec, const LayerTarget &target,
   if (isLogging())
     std::cerr << "ssprop: layer " << getTacticKey(spec, target) << " runs "
               << tactic.getName() << "\n";
-  if (!memoise)
-    return layer;
   std::lock_guard<std::mutex> lock(mutex);
+  // An answer for settings changed meanwhile holds for this call only.
+  if (!memoise || settings != generation)
+    return layer;
   // Another thread may have resolved the key meanwhile: keep its answer.
   return resolved.emplace(key, std::move(layer)).first->second;
 }
@@ -140,7 +150,7 @@ LayerResolver::resolve(const ConvLayerSpec &spec, const LayerTarget &target,
 Tactic LayerResolver::choose(const ConvLayerSpec &spec,
                              const LayerTarget &target, const Timer &timer,
                              bool mayTime, bool &memoise) {
-  std::vector<Tactic> candidates = getCandidates(spec, target);
+  const std::vector<Tactic> candidates = getCandidates(spec, target);
   const std::string tacticKey = getTacticKey(spec, target);
   if (!mayTime) {
     std::optional<Tactic> known = selector.lookup(tacticKey, candidates);
@@ -149,9 +159,10 @@ Tactic LayerResolver::choose(const ConvLayerSpec &spec,
   }
   if (std::optional<Tactic> forced = getForcedTactic(candidates))
     return *forced;
-  // Small CPU layers would never earn back the kernels' compile time.
+  // Small CPU layers would never earn back the kernels' compile time (nor
+  // the timing's).
   if (target.device == Device::cpu && !isWorthGeneratingOnCpu(spec))
-    candidates = {Tactic::gathered(Device::cpu)};
+    return Tactic::gathered(Device::cpu);
   bool compiled = false;
   return selector.choose(tacticKey, candidates, [&](const Tactic &tactic) {
     if (!std::exchange(compiled, true))

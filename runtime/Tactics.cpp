@@ -276,8 +276,6 @@ Tactic TacticSelector::choose(const std::string &layerKey,
   std::lock_guard<std::mutex> lock(mutex);
   if (std::optional<Tactic> cached = findCached(layerKey, candidates))
     return *cached;
-  if (candidates.size() == 1)
-    return candidates.front();
   std::optional<Tactic> best;
   double bestMs = std::numeric_limits<double>::infinity();
   std::string failures, report;

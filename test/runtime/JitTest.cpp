@@ -371,6 +371,19 @@ TEST_F(ResolverFixture, AForcedTacticIsNotTimedAndChangingItResolvesAgain) {
   EXPECT_EQ(timings, 0);
 }
 
+TEST_F(ResolverFixture, ChangingTheForcedTacticReplacesTheMemo) {
+  const std::string tiles[] = {getSimtTileConfigs()[0].getName(),
+                               getSimtTileConfigs()[1].getName()};
+  for (int i = 0; i < 6; ++i) {
+    setForcedTacticName("generated:" + tiles[i % 2]);
+    resolver.resolve(baseLayer(), target, timer());
+    EXPECT_EQ(resolver.getMemoSize(), 1u) << "forced tactic #" << i;
+  }
+  EXPECT_EQ(resolver.getHits(), 0);
+  resolver.resolve(baseLayer(), target, timer());
+  EXPECT_EQ(resolver.getHits(), 1);
+}
+
 TEST_F(ResolverFixture, AForcedTacticThatIsNoCandidateIsAnError) {
   setForcedTacticName("cublas"); // a 3x3 layer is no plain GEMM
   EXPECT_THROW(resolver.resolve(baseLayer(), target, timer()), TacticError);

@@ -62,11 +62,14 @@ public:
 
   /// Layers resolved from the memo (the hot path's hits).
   int64_t getHits() const;
+  /// Layers in the memo.
+  size_t getMemoSize() const;
 
 private:
-  /// Every field a resolution depends on: the spec (with k, not keep), the
-  /// target and the forced tactic's generation.
-  using Key = std::array<int64_t, 28>;
+  /// Every field a resolution depends on: the spec (with k, not keep) and
+  /// the target. The forced tactic is not in it: a change of the forced
+  /// tactic empties the memo.
+  using Key = std::array<int64_t, 27>;
   struct KeyHash {
     size_t operator()(const Key &key) const;
   };
@@ -85,9 +88,11 @@ private:
 
   Jit &jit;
   TacticSelector &selector;
-  mutable std::mutex mutex; // guards resolved and hits
+  mutable std::mutex mutex; // guards resolved, generation and hits
   std::unordered_map<Key, std::shared_ptr<const ResolvedLayer>, KeyHash>
       resolved;
+  /// The tactic settings' generation the memo's answers hold for.
+  uint64_t generation = 0;
   int64_t hits = 0;
 };
 

@@ -104,10 +104,9 @@ public:
   TacticSelector(const std::string &directory, const CpuIdentity &cpu);
 
   /// The tactic for `layerKey` among `candidates`: the forced tactic if any
-  /// (which must be one of them), else the cached choice, else the only
-  /// candidate, else the fastest as timed by `timer`, which is then cached.
-  /// Thread-safe; `timer` runs under the selector's lock and must not call
-  /// back into it.
+  /// (which must be one of them), else the cached choice, else the fastest
+  /// as timed by `timer`, which is then cached. Thread-safe; `timer` runs
+  /// under the selector's lock and must not call back into it.
   Tactic choose(const std::string &layerKey,
                 const std::vector<Tactic> &candidates, const Timer &timer);
 
