@@ -442,14 +442,12 @@ std::vector<Tactic> getConvTactics(const ConvBackwardArgs &args) {
 }
 
 Tactic chooseHostTactic(const ConvBackwardArgs &args) {
-  std::optional<Tactic> forced =
-      Tactic::parse(getForcedTacticName(), Device::cpu);
-  const std::vector<Tactic> candidates =
-      getCpuTacticCandidates(args.spec, std::nullopt);
-  if (forced && std::find(candidates.begin(), candidates.end(), *forced) !=
-                    candidates.end())
-    return *forced;
-  return Tactic::gathered(Device::cpu);
+  try {
+    return getForcedTactic(getCpuTacticCandidates(args.spec, std::nullopt))
+        .value_or(Tactic::gathered(Device::cpu));
+  } catch (const TacticError &error) {
+    TORCH_CHECK(false, error.what());
+  }
 }
 
 //===----------------------------------------------------------------------===//

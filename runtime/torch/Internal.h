@@ -130,9 +130,10 @@ Tensor3 convBackwardGemm(const ConvBackwardArgs &args);
 /// for plain-GEMM layers, the matrix products.
 std::vector<Tactic> getConvTactics(const ConvBackwardArgs &args);
 
-/// The tactic the backward runs without generated kernels: the forced one if
-/// it is a candidate here (`gathered-aten`, `gemm-aten`; tactics of other
-/// devices are ignored), else the gathered path.
+/// The tactic the backward runs without generated kernels: the forced one
+/// (`gathered-aten`, or `gemm-aten` for plain-GEMM layers; another of the
+/// CPU's is an error, those of other devices are ignored), else the
+/// gathered path.
 Tactic chooseHostTactic(const ConvBackwardArgs &args);
 
 /// grad_input, grad_weight, grad_bias of a CUDA convolution on its resolved

@@ -75,11 +75,12 @@ def test_conv2d_keep_one_is_dense_bit_for_bit(groups, select):
 @pytest.mark.parametrize("keep", KEEPS)
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
 def test_conv2d_gemm_tactic_for_1x1_layers(force_tactic, dtype, keep):
-    # The cublas tactic: the matrix products of CUDA's cuBLAS tactic, on
-    # ATen's CPU BLAS here; strided or padded 1x1 layers stay on the gathered path.
-    force_tactic("cublas")
+    # The gemm-aten tactic: the matrix products of CUDA's cuBLAS tactic, on
+    # ATen's CPU BLAS here; strided or padded 1x1 layers are no plain GEMM and
+    # run the gathered path.
     for stride, padding, bias, weight_only, channels_last in itertools.product(
             (1, 2), (0, 1), (True, False), (False, True), (False, True)):
+        force_tactic("gemm-aten" if (stride, padding) == (1, 0) else "gathered-aten")
         what = f"stride {stride} padding {padding} bias {bias} weight_only {weight_only} " \
                f"channels_last {channels_last}"
         x = torch.randn(3, 5, 6, 7, dtype=dtype)
@@ -99,14 +100,14 @@ def test_conv2d_gemm_tactic_selects_like_the_gathered_path(force_tactic):
     x = torch.randn(2, 6, 5, 5, dtype=torch.float64, requires_grad=True)
     w = torch.randn(16, 6, 1, 1, dtype=torch.float64, requires_grad=True)
     grads = {}
-    for tactic in ("gathered-cudnn", "cublas"):
+    for tactic in ("gathered-aten", "gemm-aten"):
         force_tactic(tactic)
         torch.manual_seed(3)
         y = torch.ops.ssprop.conv2d(x, w, None, 1, 0, 1, 1, 0.25, "random")
         grads[tactic] = torch.autograd.grad(y, (x, w), torch.ones_like(y))
-    for gemm, gathered in zip(grads["cublas"], grads["gathered-cudnn"]):
+    for gemm, gathered in zip(grads["gemm-aten"], grads["gathered-aten"]):
         assert_close(gemm, gathered)
-    assert int((grads["cublas"][1].abs().sum((1, 2, 3)) != 0).sum()) == k_of(0.25, 16)
+    assert int((grads["gemm-aten"][1].abs().sum((1, 2, 3)) != 0).sum()) == k_of(0.25, 16)
 
 
 def test_conv2d_tactics_on_the_cpu():
@@ -115,8 +116,23 @@ def test_conv2d_tactics_on_the_cpu():
         dy = torch.ops.ssprop.conv2d(x, w, None, stride, 0, 1, groups)
         return torch.ops.ssprop._conv2d_tactics(dy, x, w, [stride] * 2, [0, 0], [1, 1], groups,
                                                 0.5, "topk", False)
-    assert tactics(1, 1) == ["gathered-cudnn", "cublas"]
-    assert tactics(1, 2) == tactics(3, 1) == tactics(1, 1, groups=2) == ["gathered-cudnn"]
+    # f32 on a CPU with AVX2 and FMA: the generated tiles first.
+    generated = [t for t in tactics(1, 1) if t.startswith("generated:")]
+    assert tactics(1, 1) == generated + ["gathered-aten", "gemm-aten"]
+    assert tactics(1, 2) == tactics(3, 1) == tactics(1, 1, groups=2) == \
+        generated + ["gathered-aten"]
+
+
+def test_forcing_a_tactic_the_layer_has_not_is_a_clear_error(force_tactic):
+    x = torch.randn(2, 4, 6, 6, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(8, 4, 3, 3, dtype=torch.float64, requires_grad=True)
+    y = torch.ops.ssprop.conv2d(x, w, None, 1, 1, 1, 1, 0.5)
+    force_tactic("gemm-aten")  # a 3x3 layer is no plain GEMM
+    with pytest.raises(RuntimeError, match="SSPROP_TACTIC=gemm-aten is not a candidate for "
+                                           "this layer; candidates: gathered-aten$"):
+        torch.autograd.grad(y, (w,), torch.ones_like(y), retain_graph=True)
+    force_tactic("cublas")  # another device's tactic: ignored here
+    torch.autograd.grad(y, (w,), torch.ones_like(y))
 
 
 def test_conv2d_many_groups_uneven_selection():
