@@ -60,6 +60,11 @@ class StepTimes:
         """The ssProp model's time at ``keep`` over the plain model's."""
         return getattr(self, part)[keep] / getattr(self, f"dense_{part}")
 
+    def headline_ratio(self, keep: float) -> float:
+        """The step-time ratio of ``keep`` + interleave (every other epoch at
+        keep 1) to the plain model's."""
+        return (self.ratio(1.0) + self.ratio(keep)) / 2
+
     def step_ms_at(self, keep: float, ssprop: bool = True) -> float:
         """The step time of the ssProp model at ``keep``, linear between the
         measured keeps (the kept channel count, and so the work, is a step
@@ -164,7 +169,7 @@ def format_times(t: StepTimes) -> str:
                      f"{t.ratio(keep, 'backward'):10.3f}")
     for keep in sorted(k for k in t.step if k < 1.0):
         lines.append(f"headline (keep {keep:g} + interleave: every other epoch at keep 1): "
-                     f"step-time ratio ~ {(t.ratio(1.0) + t.ratio(keep)) / 2:.3f}")
+                     f"step-time ratio ~ {t.headline_ratio(keep):.3f}")
     return "\n".join(lines)
 
 
