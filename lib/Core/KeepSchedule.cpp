@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <sstream>
 #include <stdexcept>
 
@@ -169,6 +170,35 @@ double KeepSchedule::averageKeep(int64_t iterationsPerEpoch) const {
   const int64_t dense = std::min(options.warmup, epochs) * iterationsPerEpoch;
   return (static_cast<double>(dense) + sumOverIterations(dense, steps)) /
          static_cast<double>(steps);
+}
+
+std::vector<double> KeepSchedule::distinctKeeps() const {
+  const int64_t epochs = options.totalEpochs, period = options.period;
+  std::vector<double> keeps;
+  if (byEpoch && epochs == 0) {
+    // Constant (the only mode without E): the warmup's or interleave's 1,
+    // and the mode's keep.
+    keeps = {keepAt(0, 0), keepAt(options.warmup, 0), keepAtEpoch(0)};
+  } else if (byEpoch) {
+    if (epochs > kMaxListedSteps)
+      fail("distinct_keeps lists at most ", kMaxListedSteps,
+           " epochs, got total_epochs ", epochs);
+    for (int64_t e = 0; e < epochs; ++e)
+      keeps.push_back(keepAt(e, 0));
+  } else {
+    if (period >= kMaxListedSteps)
+      fail("distinct_keeps by iteration lists period + 1 <= ", kMaxListedSteps,
+           " steps, got period ", period);
+    if (options.warmup > 0)
+      keeps.push_back(1.0);
+    // Steps 0..T: linear and bar repeat every T, cosine is symmetric about T.
+    if (epochs == 0 || options.warmup < epochs)
+      for (int64_t i = 0; i <= period; ++i)
+        keeps.push_back(keepAtIteration(i));
+  }
+  std::sort(keeps.begin(), keeps.end(), std::greater<double>());
+  keeps.erase(std::unique(keeps.begin(), keeps.end()), keeps.end());
+  return keeps;
 }
 
 double KeepSchedule::sumOverEpochs() const {

@@ -10,6 +10,8 @@ the most important output channels (ssProp, arXiv 2408.12561), for PyTorch.
     print(ssprop.stats())
     ssprop.distributed(model)                            # under DDP: the same channels
                                                          # on every process
+    ssprop.export_ir(model, example_inputs, scheduler=sched, path="model.mlir")
+                                                         # its backward as ssprop IR
 
 The operators (torch.ops.ssprop.conv2d / linear) come from libssprop_torch,
 found through $SSPROP_TORCH_LIBRARY or <repo>/build/runtime/torch/.
@@ -22,9 +24,10 @@ load_library()
 from . import nn, ops  # noqa: E402
 from .convert import convert  # noqa: E402
 from .distributed import distributed  # noqa: E402
+from .export import export_ir  # noqa: E402
 from .ops import get_tactic, kept_channels, reset_stats, set_tactic, stats, tactic  # noqa: E402
 from .scheduler import DropScheduler  # noqa: E402
 
-__all__ = ["nn", "ops", "convert", "distributed", "DropScheduler", "stats", "reset_stats",
+__all__ = ["nn", "ops", "convert", "distributed", "export_ir", "DropScheduler", "stats", "reset_stats",
            "kept_channels", "set_tactic", "get_tactic", "tactic", "library_path",
            "load_library"]

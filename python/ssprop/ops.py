@@ -36,6 +36,13 @@ def kept_channels(keep: float, channels: int) -> int:
     return int(_ops.kept_channels(float(keep), int(channels)))
 
 
+def format_keep(keep: float) -> str:
+    """keep as the IR writes it (``0.4``, ``1.0``, ``1.0e-08``): the shortest
+    decimal that reads back as the same double, always with a ``.`` (the
+    library's one definition)."""
+    return _ops.format_keep(float(keep))
+
+
 def set_tactic(name: Optional[str]) -> None:
     """Forces the tactic ``name`` (e.g. ``"gathered-cudnn"``, ``"cublas"``,
     ``"generated:<tile>"``) on every layer where it is a candidate, or with

@@ -124,6 +124,14 @@ class DropScheduler:
         Constant 0.2 with interleave over an even number of epochs: 0.6."""
         return self._schedule.average_keep(_int("iterations_per_epoch", iterations_per_epoch))
 
+    def distinct_keeps(self) -> List[float]:
+        """Every keep the training takes, largest first, each once: over the
+        total_epochs epochs, or by iteration over the steps 0..period (cosine
+        is symmetric about period) plus the warmup's 1 -- a superset when the
+        training is shorter. At most 2^20 epochs or steps are evaluated; more
+        raise ValueError."""
+        return list(self._schedule.distinct_keeps())
+
     # -- driving the layers ---------------------------------------------------
 
     def step_epoch(self, epoch: int) -> float:

@@ -10,6 +10,9 @@ ordinary PyTorch and are trained densely as they are.
 - :func:`resnet18`: the CIFAR-style ResNet-18 (3x3 stem, no max-pool, stages of
   ``width``·(1, 2, 4, 8) channels, batch norm), with global average pooling so
   that 28x28 and 32x32 inputs both work.
+- :func:`resnet50`: torchvision's ImageNet ResNet-50 (v1.5: the stride on the
+  3x3 convolution of each bottleneck; 7x7 stem, max-pool), with its module
+  names, for the example IR (tools/examples/export_network_ir.py).
 
 ``dropout`` follows the authors: after each convolution's activation (the CNN)
 or after each convolution+BN (ResNet blocks), so that dropout and ssProp can be
@@ -104,6 +107,61 @@ class ResNet(nn.Module):
 def resnet18(num_classes: int = 10, in_channels: int = 3, width: int = 64,
              dropout: float = 0.0) -> ResNet:
     return ResNet([2, 2, 2, 2], num_classes, in_channels, width, dropout)
+
+
+class Bottleneck(nn.Module):
+    expansion = 4
+
+    def __init__(self, in_planes: int, planes: int, stride: int = 1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_planes, planes, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, stride=stride, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.conv3 = nn.Conv2d(planes, planes * 4, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(planes * 4)
+        self.downsample: Optional[nn.Module] = None
+        if stride != 1 or in_planes != planes * 4:
+            self.downsample = nn.Sequential(
+                nn.Conv2d(in_planes, planes * 4, 1, stride=stride, bias=False),
+                nn.BatchNorm2d(planes * 4))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = F.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        return F.relu(out + (x if self.downsample is None else self.downsample(x)))
+
+
+class ImageNetResNet(nn.Module):
+    def __init__(self, blocks: List[int], num_classes: int = 1000):
+        super().__init__()
+        self.in_planes = 64
+        self.conv1 = nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
+        self.layer1 = self._make_layer(64, blocks[0], 1)
+        self.layer2 = self._make_layer(128, blocks[1], 2)
+        self.layer3 = self._make_layer(256, blocks[2], 2)
+        self.layer4 = self._make_layer(512, blocks[3], 2)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(512 * Bottleneck.expansion, num_classes)
+
+    def _make_layer(self, planes: int, n: int, stride: int) -> nn.Sequential:
+        layers = []
+        for s in [stride] + [1] * (n - 1):
+            layers.append(Bottleneck(self.in_planes, planes, s))
+            self.in_planes = planes * Bottleneck.expansion
+        return nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.maxpool(F.relu(self.bn1(self.conv1(x))))
+        out = self.layer4(self.layer3(self.layer2(self.layer1(out))))
+        return self.fc(torch.flatten(self.avgpool(out), 1))
+
+
+def resnet50(num_classes: int = 1000) -> ImageNetResNet:
+    return ImageNetResNet([3, 4, 6, 3], num_classes)
 
 
 def _check_dropout(p: float) -> None:

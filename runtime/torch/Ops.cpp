@@ -752,6 +752,7 @@ TORCH_LIBRARY(ssprop, m) {
         "Tensor)");
   m.def("kept_channels(float keep, int channels) -> int",
         &ssprop::torch_bridge::keptChannelsOp);
+  m.def("format_keep(float keep) -> str", &ssprop::formatKeep);
   m.def("set_tactic(str? name) -> ()", &ssprop::torch_bridge::setTacticOp);
   m.def("get_tactic() -> str?", &ssprop::torch_bridge::getTacticOp);
   m.def("stats() -> float[]", &ssprop::torch_bridge::statsOp);

@@ -102,6 +102,10 @@ double DropScheduler::averageKeep(int64_t iterationsPerEpoch) const {
                  [&] { return schedule_.averageKeep(iterationsPerEpoch); });
 }
 
+std::vector<double> DropScheduler::distinctKeeps() const {
+  return checked(kWhere, [&] { return schedule_.distinctKeeps(); });
+}
+
 void DropScheduler::stepEpoch(int64_t epoch) { moveTo(epoch, iteration_); }
 
 void DropScheduler::stepIteration(int64_t iteration) {
@@ -153,9 +157,14 @@ TORCH_LIBRARY_FRAGMENT(ssprop, m) {
                return self->schedule.keepAt(epoch, iteration);
              });
            })
-      .def("average_keep", [](const Self &self, int64_t iterationsPerEpoch) {
-        return ssprop::checked(ssprop::kPythonWhere, [&] {
-          return self->schedule.averageKeep(iterationsPerEpoch);
-        });
+      .def("average_keep",
+           [](const Self &self, int64_t iterationsPerEpoch) {
+             return ssprop::checked(ssprop::kPythonWhere, [&] {
+               return self->schedule.averageKeep(iterationsPerEpoch);
+             });
+           })
+      .def("distinct_keeps", [](const Self &self) {
+        return ssprop::checked(ssprop::kPythonWhere,
+                               [&] { return self->schedule.distinctKeeps(); });
       });
 }

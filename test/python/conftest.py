@@ -4,6 +4,7 @@ CTest runs it with PYTHONPATH=<repo>/python and SSPROP_TORCH_LIBRARY set; run
 by hand (``python3 -m pytest test/python``) it finds the package in the
 repository and the library in build/."""
 
+import os
 import sys
 from pathlib import Path
 
@@ -41,3 +42,15 @@ def force_tactic():
     import ssprop
     yield ssprop.set_tactic
     ssprop.set_tactic(None)
+
+
+@pytest.fixture
+def ssprop_tool():
+    """The path of a tool of the build (ssprop-opt, ssprop-compile): in
+    $SSPROP_BIN_DIR (CTest sets it) or build/bin; skips, naming it, if absent."""
+    def find(name: str) -> Path:
+        bin_dir = Path(os.environ.get("SSPROP_BIN_DIR", _PYTHON_DIR.parent / "build" / "bin"))
+        if not (bin_dir / name).is_file():
+            pytest.skip(f"{bin_dir / name} is not built")
+        return bin_dir / name
+    return find

@@ -161,6 +161,33 @@ def test_average_keep_rejects_absurd_values():
         s.average_keep(-2**64)
 
 
+@pytest.mark.parametrize("kwargs", [
+    dict(mode="constant", keep=0.2),
+    dict(mode="constant", keep=0.2, interleave=True, warmup=2),
+    dict(mode="linear", keep=1.0, min_keep=0.2, total_epochs=7, interleave=True),
+    dict(mode="cosine", keep=0.9, min_keep=0.1, total_epochs=9, warmup=3),
+    dict(mode="bar", keep=0.6, min_keep=0.3, total_epochs=5),
+    dict(mode="linear", keep=0.8, min_keep=0.2, by="iteration", period=5, warmup=1,
+         total_epochs=4),
+    dict(mode="cosine", keep=0.8, min_keep=0.2, by="iteration", period=6),
+    dict(mode="bar", keep=0.8, min_keep=0.2, by="iteration", period=1)])
+def test_distinct_keeps_are_those_keep_at_takes(kwargs):
+    s = ssprop.DropScheduler(None, **kwargs)
+    epochs = s.total_epochs or 20
+    # Rounded: cosine's steps i and 2 period - i may differ in the last bit.
+    seen = {round(s.keep_at(e, e * 37 + i), 12) for e in range(epochs) for i in range(37)}
+    assert [round(k, 12) for k in s.distinct_keeps()] == sorted(seen, reverse=True)
+
+
+def test_distinct_keeps_are_bounded():
+    with pytest.raises(ValueError, match="^" + re.escape(
+            "ssprop.DropScheduler: distinct_keeps by iteration lists period + 1 <= 1048576 "
+            "steps, got period 1048576") + "$"):
+        ssprop.DropScheduler(None, "bar", 0.5, by="iteration", period=2**20).distinct_keeps()
+    assert ssprop.DropScheduler(None, "bar", 0.5, 0.25, by="iteration",
+                                period=2**20 - 1).distinct_keeps() == [0.5, 0.25]
+
+
 SCHEDULER_ERRORS = [
     (dict(mode="exp", keep=0.5), 'mode must be "constant", "linear", "cosine" or "bar", got "exp"'),
     (dict(mode="constant", keep=0.5, by="step"), 'by must be "epoch" or "iteration", got "step"'),

@@ -34,6 +34,15 @@ def test_resnet18_structure():
     assert small(torch.randn(2, 1, 32, 32)).shape == (2, 10)
 
 
+def test_resnet50_structure():
+    m = models.resnet50()
+    # torchvision's resnet50() has 25,557,032 parameters and 53 convolutions.
+    assert sum(p.numel() for p in m.parameters()) == 25_557_032
+    assert sum(isinstance(c, torch.nn.Conv2d) for c in m.modules()) == 53
+    assert m.layer2[0].conv2.stride == (2, 2) and m.layer2[0].conv1.stride == (1, 1)
+    assert m.to("meta")(torch.empty(2, 3, 224, 224, device="meta")).shape == (2, 1000)
+
+
 def test_dropout_is_wired():
     assert sum(isinstance(c, torch.nn.Dropout) for c in models.build_model("cnn", dropout=0.2).modules()) == 1
     assert sum(isinstance(c, torch.nn.Dropout) for c in models.build_model("cnn").modules()) == 0

@@ -126,6 +126,36 @@ TEST(Scheduler, AverageKeepInClosedForm) {
               0.42, 1e-12);
 }
 
+TEST(Scheduler, DistinctKeeps) {
+  using O = DropSchedulerOptions;
+  EXPECT_EQ(DropScheduler(O("constant", 0.2)).distinctKeeps(),
+            std::vector<double>{0.2});
+  EXPECT_EQ(DropScheduler(O("constant", 0.2).interleave(true)).distinctKeeps(),
+            (std::vector<double>{1.0, 0.2}));
+  EXPECT_EQ(DropScheduler(O("bar", 0.5).min_keep(0.25).total_epochs(4).warmup(1))
+                .distinctKeeps(),
+            (std::vector<double>{1.0, 0.5, 0.25}));
+  // linear over 5 epochs: 1.0, 0.8, 0.6, 0.4, 0.2 (as keepAt computes them).
+  const DropScheduler linear(O("linear", 1.0).min_keep(0.2).total_epochs(5));
+  EXPECT_EQ(linear.distinctKeeps(),
+            (std::vector<double>{linear.keepAt(0), linear.keepAt(1), linear.keepAt(2),
+                                 linear.keepAt(3), linear.keepAt(4)}));
+  // By iteration, warmup spent: one period of the step, no dense keep.
+  EXPECT_EQ(DropScheduler(O("bar", 0.5).min_keep(0.25).by("iteration").period(4)
+                              .total_epochs(3).warmup(3))
+                .distinctKeeps(),
+            std::vector<double>{1.0});
+  EXPECT_EQ(DropScheduler(O("bar", 0.5).min_keep(0.25).by("iteration").period(4))
+                .distinctKeeps(),
+            (std::vector<double>{0.5, 0.25}));
+  expectMessage([&] { DropScheduler(O("constant", 0.5).total_epochs(2000000)).distinctKeeps(); },
+                "ssprop::DropScheduler: distinct_keeps lists at most 1048576 epochs, got "
+                "total_epochs 2000000");
+  expectMessage([&] { DropScheduler(O("linear", 0.5).by("iteration").period(1048576)).distinctKeeps(); },
+                "ssprop::DropScheduler: distinct_keeps by iteration lists period + 1 <= 1048576 "
+                "steps, got period 1048576");
+}
+
 TEST(Scheduler, DrivesLayers) {
   torch::nn::Sequential model(ssprop::nn::Conv2d(ssprop::nn::Conv2dOptions(1, 2, 3)), torch::nn::ReLU(),
                               torch::nn::Flatten(), ssprop::nn::Linear(2, 2));

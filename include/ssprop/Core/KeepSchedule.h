@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace ssprop {
 
@@ -59,6 +60,16 @@ public:
   /// E * iterationsPerEpoch steps, which must then be given), in closed
   /// form: its time does not depend on E.
   double averageKeep(int64_t iterationsPerEpoch) const;
+  /// Every keep fraction keepAt takes during the training, largest first,
+  /// each once: the keeps an engine must build kernels for. By epoch: over
+  /// the E epochs (E = 0, constant only: its warmup, dense and mode keeps).
+  /// By iteration: over the steps 0..T (linear and bar repeat every T,
+  /// cosine is symmetric about T), plus the warmup's 1; a superset when
+  /// training is shorter. Evaluates keepAt at most kMaxListedSteps times and
+  /// fails beyond.
+  std::vector<double> distinctKeeps() const;
+
+  static constexpr int64_t kMaxListedSteps = int64_t(1) << 20;
 
 private:
   enum class Mode { constant, linear, cosine, bar };

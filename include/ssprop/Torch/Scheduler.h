@@ -61,6 +61,9 @@ public:
   /// Mean keep over the E epochs (by iteration: over E * iterationsPerEpoch
   /// steps, which must then be given).
   double averageKeep(int64_t iterationsPerEpoch = 0) const;
+  /// Every keep the training takes, largest first, each once
+  /// (ssprop::KeepSchedule::distinctKeeps).
+  std::vector<double> distinctKeeps() const;
 
   /// Sets the epoch (call at the start of each epoch) and applies keepAt.
   void stepEpoch(int64_t epoch);
