@@ -15,6 +15,7 @@
 
 #include "ssprop/Runtime/KernelCache.h"
 
+#include "ssprop/Core/Version.h"
 #include "ssprop/Runtime/AtomicFile.h"
 #include "ssprop/Runtime/Nvrtc.h"
 #include "ssprop/Runtime/Sha256.h"
@@ -174,7 +175,7 @@ KernelCache::KernelCache(Options options, Compiler compiler,
 
 std::string KernelCache::getKey(const KernelSource &kernel, Arch arch) const {
   Sha256 hash;
-  hash.update("ssprop " SSPROP_VERSION "\n")
+  hash.update(versionLine() + "\n")
       .update("nvrtc " + std::to_string(getNvrtcVersion()) + "\n")
       .update(joinOptions(getNvrtcOptions(arch)))
       .update(std::string(getArchName(arch)) + "\n")

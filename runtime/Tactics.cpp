@@ -13,6 +13,7 @@
 
 #include "ssprop/Runtime/Tactics.h"
 
+#include "ssprop/Core/Version.h"
 #include "ssprop/Runtime/AtomicFile.h"
 #include "ssprop/Runtime/Sha256.h"
 #include "ssprop/Runtime/TrustedFiles.h"
@@ -174,7 +175,7 @@ std::optional<Tactic> getForcedTactic(const std::vector<Tactic> &candidates) {
 
 std::string getTimingCacheKey(const DeviceIdentity &device) {
   std::ostringstream fields;
-  fields << "ssprop " SSPROP_VERSION "\n"
+  fields << versionLine() << "\n"
          << device.name << "\n"
          << device.computeCapability << "\n"
          << device.driverVersion << "\n"

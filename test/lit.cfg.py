@@ -14,6 +14,7 @@ config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.ssprop_obj_root, "test")
 config.substitutions.append(("%ssprop_src_root", os.path.dirname(config.test_source_root)))
 config.substitutions.append(("%python", sys.executable))
+config.substitutions.append(("%ssprop_version", config.ssprop_version))
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
@@ -26,5 +27,6 @@ tools = [
     ToolSubst("ssprop-opt", unresolved="fatal"),
     ToolSubst("ssprop-translate", unresolved="fatal"),
     ToolSubst("ssprop-compile", unresolved="fatal"),
+    ToolSubst("ssprop-train", unresolved="fatal"),
 ]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

@@ -14,12 +14,14 @@ the most important output channels (ssProp, arXiv 2408.12561), for PyTorch.
                                                          # its backward as ssprop IR
 
 The operators (torch.ops.ssprop.conv2d / linear) come from libssprop_torch,
-found through $SSPROP_TORCH_LIBRARY or <repo>/build/runtime/torch/.
+found through $SSPROP_TORCH_LIBRARY, in ssprop/lib/ of the installed package,
+or in <repo>/build/runtime/torch/.
 """
 
 from ._library import library_path, load_library
 
 load_library()
+__version__: str = __import__("torch").ops.ssprop.version()
 
 from . import nn, ops  # noqa: E402
 from .convert import convert  # noqa: E402
@@ -28,6 +30,7 @@ from .export import export_ir  # noqa: E402
 from .ops import get_tactic, kept_channels, reset_stats, set_tactic, stats, tactic  # noqa: E402
 from .scheduler import DropScheduler  # noqa: E402
 
-__all__ = ["nn", "ops", "convert", "distributed", "export_ir", "DropScheduler", "stats", "reset_stats",
+__all__ = ["__version__", "nn", "ops", "convert", "distributed", "export_ir", "DropScheduler",
+           "stats", "reset_stats",
            "kept_channels", "set_tactic", "get_tactic", "tactic", "library_path",
            "load_library"]

@@ -28,6 +28,7 @@
 
 #include "Internal.h"
 
+#include "ssprop/Core/Version.h"
 #include "ssprop/Runtime/Tactics.h"
 #include "ssprop/Torch/Ops.h"
 
@@ -757,6 +758,8 @@ TORCH_LIBRARY(ssprop, m) {
   m.def("get_tactic() -> str?", &ssprop::torch_bridge::getTacticOp);
   m.def("stats() -> float[]", &ssprop::torch_bridge::statsOp);
   m.def("reset_stats() -> ()", &ssprop::torch_bridge::resetStatsOp);
+  // ssprop.__version__: the version of the library Python loaded.
+  m.def("version() -> str", [] { return std::string(ssprop::version()); });
   m.def("_conv2d_tactics(Tensor grad_output, Tensor input, Tensor weight, "
         "int[2] stride, int[2] padding, int[2] dilation, int groups, "
         "float keep, str select, bool weight_only) -> str[]",

@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ssprop/Core/Version.h"
 #include "ssprop/Runtime/Jit.h"
 #include "ssprop/Runtime/Nvrtc.h"
 
@@ -39,7 +40,8 @@ const char *const kUsage =
     "[--no-input-grad]\n"
     "         [--dtype f32|f16|bf16] [--arch sm_80|sm_90] [--tile NAME]\n"
     "         [--dgrad-tile NAME] [--wgrad-tile NAME] [--split-k N] "
-    "[--cache-dir DIR]\n";
+    "[--cache-dir DIR]\n"
+    "       ssprop-compile --version | --help\n";
 
 template <size_t N>
 std::array<int64_t, N> parseList(const std::string &flag,
@@ -97,6 +99,9 @@ Request parseArguments(int argc, char **argv) {
     std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
       std::cout << kUsage;
+      std::exit(0);
+    } else if (arg == "--version") {
+      std::cout << ssprop::versionLine() << "\n";
       std::exit(0);
     } else if (arg == "--input-shape") {
       request.layer.inputShape = parseList<4>(arg, value(i, arg), 1);

@@ -9,6 +9,7 @@
 
 #include "ssprop/Codegen/CpuEmitter.h"
 #include "ssprop/Core/InputLimits.h"
+#include "ssprop/Core/Version.h"
 #include "ssprop/Dialect/SSProp/IR/SSPropDialect.h"
 #include "ssprop/Transforms/Passes.h"
 
@@ -19,6 +20,7 @@
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/Support/CommandLine.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/ToolOutputFile.h"
 
@@ -26,6 +28,9 @@ int main(int argc, char **argv) {
   mlir::registerTransformsPasses();
   mlir::ssprop::registerSSPropPasses();
   ssprop::registerCpuToLlvmPipeline();
+
+  llvm::cl::SetVersionPrinter(
+      [](llvm::raw_ostream &os) { os << ssprop::versionLine() << "\n"; });
 
   mlir::DialectRegistry registry;
   registry.insert<mlir::ssprop::SSPropDialect, mlir::arith::ArithDialect,

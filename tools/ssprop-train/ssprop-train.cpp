@@ -14,6 +14,7 @@
 #include "Models.h"
 #include "Report.h"
 
+#include "ssprop/Core/Version.h"
 #include "ssprop/Torch/Modules.h"
 #include "ssprop/Torch/Ops.h"
 #include "ssprop/Torch/Scheduler.h"
@@ -85,6 +86,7 @@ const char *kUsage =
     "  --label NAME               the run's name in the table (default: the mode)\n"
     "  --plot                     also draw DIR/plot.png with the Python helper\n"
     "  --no-progress              no progress bar\n"
+    "  --version\n"
     "  -h, --help\n";
 
 struct Args {
@@ -150,6 +152,10 @@ Args parseArgs(int argc, char **argv) {
     std::string arg = argv[i], value;
     if (arg == "-h" || arg == "--help") {
       std::fputs(kUsage, stdout);
+      std::exit(0);
+    }
+    if (arg == "--version") {
+      std::printf("%s\n", ssprop::versionLine().c_str());
       std::exit(0);
     }
     if (arg.rfind("--", 0) != 0)
