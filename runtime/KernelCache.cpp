@@ -187,7 +187,7 @@ std::string KernelCache::getKey(const KernelSource &kernel, Arch arch) const {
 std::string KernelCache::getKey(const KernelSource &kernel,
                                 const CpuTarget &target) const {
   Sha256 hash;
-  hash.update("ssprop " SSPROP_VERSION "\n")
+  hash.update(versionLine() + "\n")
       .update("llvm " + target.llvmVersion + "\n")
       .update("cpu " + target.cpu + "\n")
       .update("features " + target.features + "\n")

@@ -186,7 +186,7 @@ std::string getTimingCacheKey(const DeviceIdentity &device) {
 
 std::string getTimingCacheKey(const CpuIdentity &cpu) {
   std::ostringstream fields;
-  fields << "ssprop " SSPROP_VERSION "\ncpu\n"
+  fields << versionLine() << "\ncpu\n"
          << cpu.model << "\n"
          << cpu.target.cpu << "\n"
          << cpu.target.features << "\n"

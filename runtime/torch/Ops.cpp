@@ -341,23 +341,6 @@ Tensor3 conv2dBackwardGeneric(const at::Tensor &gradOutput,
 /// dense ATen (cuDNN, oneDNN) backward, bit for bit what autograd computes.
 /// An empty batch also takes the ATen path: its gradients are zeros, and the
 /// generated kernels would launch empty grids, which CUDA rejects.
-Tensor3 conv2dBackwardResolved(Tensor3 (*backend)(const ConvBackwardArgs &),
-                               const at::Tensor &gradOutput,
-                               const at::Tensor &input,
-                               const at::Tensor &weight, bool hasBias,
-                               at::IntArrayRef stride, at::IntArrayRef padding,
-                               at::IntArrayRef dilation, int64_t groups,
-                               double keep, c10::string_view select,
-                               bool weightOnly, std::array<bool, 3> outputMask,
-                               OptionalString syncGroup) {
-  ConvBackwardArgs args = makeConvBackwardArgs(
-      gradOutput, input, weight, hasBias, stride, padding, dilation, groups,
-      keep, select, weightOnly, outputMask, syncGroup);
-  const bool dense = args.spec.getNumKept() >= weight.size(0);
-  const bool empty = gradOutput.numel() == 0;
-  return runConvBackward(args, dense || empty ? convBackwardGathered : backend);
-}
-
 template <Tensor3 (*backend)(const ConvBackwardArgs &)>
 Tensor3 conv2dBackwardOn(const at::Tensor &gradOutput, const at::Tensor &input,
                          const at::Tensor &weight, bool hasBias,
@@ -366,9 +349,12 @@ Tensor3 conv2dBackwardOn(const at::Tensor &gradOutput, const at::Tensor &input,
                          c10::string_view select, bool weightOnly,
                          std::array<bool, 3> outputMask,
                          OptionalString syncGroup) {
-  return conv2dBackwardResolved(backend, gradOutput, input, weight, hasBias,
-                                stride, padding, dilation, groups, keep, select,
-                                weightOnly, outputMask, syncGroup);
+  ConvBackwardArgs args = makeConvBackwardArgs(
+      gradOutput, input, weight, hasBias, stride, padding, dilation, groups,
+      keep, select, weightOnly, outputMask, syncGroup);
+  const bool dense = args.spec.getNumKept() >= weight.size(0);
+  const bool empty = gradOutput.numel() == 0;
+  return runConvBackward(args, dense || empty ? convBackwardGathered : backend);
 }
 
 Tensor3 conv2dBackwardMeta(const at::Tensor &gradOutput,

@@ -1,7 +1,9 @@
 """Run by test_wheel.py with the fresh environment's Python, outside the
 repository: the installed ssprop converts a model, and one backward matches
-the oracle (dense autograd with the unselected channels of dy zeroed)."""
+the oracle (dense autograd with the unselected channels of dy zeroed); the
+console scripts run."""
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -26,4 +28,9 @@ kept = (torch.arange(8) >= 4).float().view(1, -1, 1, 1)
 dense(x).backward(dy * kept)
 torch.testing.assert_close(model[0].weight.grad, dense.weight.grad)
 torch.testing.assert_close(model[0].bias.grad, dense.bias.grad)
+# The console scripts stand beside this Python and answer --help.
+for script in ("ssprop-steptime", "ssprop-report"):
+    path = Path(sys.executable).parent / script
+    done = subprocess.run([str(path), "--help"], capture_output=True, text=True)
+    assert done.returncode == 0 and "usage:" in done.stdout, (script, done.stderr)
 print(f"ssprop {ssprop.__version__}: gradient matches the oracle")
