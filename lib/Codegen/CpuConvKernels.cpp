@@ -411,6 +411,40 @@ protected:
   Value kept, offsets, numKept;
 };
 
+/// The arguments of a GEMM kernel: two operands, the kept list and the group
+/// offsets where it gathers, then its output, an f32 scratch and k.
+SmallVector<Type> getGemmKernelArgs(MLIRContext *context, Type first,
+                                    Type second, Type output,
+                                    int64_t scratchFloats, bool gather,
+                                    int64_t kBucket, int64_t groups) {
+  SmallVector<Type> args = {first, second};
+  if (gather)
+    args.push_back(getBufferType(context, ElementType::i32, kBucket));
+  if (gather && groups > 1)
+    args.push_back(getBufferType(context, ElementType::i32, groups + 1));
+  args.append({output, getBufferType(context, ElementType::f32, scratchFloats),
+               OpBuilder(context).getIndexType()});
+  return args;
+}
+
+/// A GEMM kernel's view of those arguments.
+struct GemmKernelArgs {
+  Value first, second, output, scratch;
+  ConvKernel conv;
+
+  GemmKernelArgs(KernelBuilder &k, const ConvShape &c, bool gather)
+      : GemmKernelArgs(k, c, gather, gather ? 1 : 0,
+                       gather && c.groups > 1 ? 1 : 0) {}
+
+private:
+  GemmKernelArgs(KernelBuilder &k, const ConvShape &c, bool gather,
+                 unsigned kept, unsigned offsets)
+      : first(k.arg(0)), second(k.arg(1)), output(k.arg(2 + kept + offsets)),
+        scratch(k.arg(3 + kept + offsets)),
+        conv(k, c, gather, kept ? k.arg(2) : Value(),
+             offsets ? k.arg(3) : Value(), k.arg(4 + kept + offsets)) {}
+};
+
 /// wgrad's register tile for `spec`: rows x cols, cols at most the group's
 /// input channels (all of them when there are few and cols do not divide
 /// them), rows raised to keep the accumulator count.
@@ -478,27 +512,20 @@ CpuKernel emitWgrad(MLIRContext *context, const WgradSpec &spec) {
   const int64_t vectors = g.dyImage / vl;
   const int64_t partials = spec.chunks * rows * channelsG * rs;
 
-  OpBuilder types(context);
-  SmallVector<Type> args = {
-      getBufferType(context, spec.type,
-                    c.n * c.inChannels * c.height * c.width),
-      getBufferType(context, spec.type,
-                    c.n * c.outChannels * c.outHeight * c.outWidth)};
-  if (spec.gather)
-    args.push_back(getBufferType(context, ElementType::i32, spec.kBucket));
-  const bool withOffsets = spec.gather && groups > 1;
-  if (withOffsets)
-    args.push_back(getBufferType(context, ElementType::i32, groups + 1));
-  args.append({getBufferType(context, ElementType::f32, partials),
-               getBufferType(context, ElementType::f32, scratchFloats),
-               types.getIndexType()});
-  KernelBuilder k(context, "wgrad", args, vl);
-  unsigned next = 2;
-  Value x = k.arg(0), dy = k.arg(1);
-  Value kept = spec.gather ? k.arg(next++) : Value();
-  Value offsets = withOffsets ? k.arg(next++) : Value();
-  Value out = k.arg(next), scratch = k.arg(next + 1), numKept = k.arg(next + 2);
-  ConvKernel conv(k, c, spec.gather, kept, offsets, numKept);
+  KernelBuilder k(
+      context, "wgrad",
+      getGemmKernelArgs(
+          context,
+          getBufferType(context, spec.type,
+                        c.n * c.inChannels * c.height * c.width),
+          getBufferType(context, spec.type,
+                        c.n * c.outChannels * c.outHeight * c.outWidth),
+          getBufferType(context, ElementType::f32, partials), scratchFloats,
+          spec.gather, spec.kBucket, groups),
+      vl);
+  GemmKernelArgs a(k, c, spec.gather);
+  Value x = a.first, dy = a.second, out = a.output, scratch = a.scratch;
+  ConvKernel &conv = a.conv;
   Runs runs(k);
   Value masks = k.table("masks", getWgradMasks(c, g, taps));
   const int64_t inPlane = c.height * c.width;
@@ -752,28 +779,21 @@ CpuKernel emitDgrad(MLIRContext *context, const DgradSpec &spec) {
       direct ? dxBase : dxBase + mc * numPhases * dxPlane + guard;
   const int64_t inPlane = c.height * c.width;
 
-  OpBuilder types(context);
-  SmallVector<Type> args = {
-      getBufferType(context, spec.type,
-                    c.n * c.outChannels * c.outHeight * c.outWidth),
-      getBufferType(context, ElementType::f32,
-                    getPackedWeightFloats({spec.type, c, spec.gather,
-                                           spec.kBucket, spec.channels}))};
-  if (spec.gather)
-    args.push_back(getBufferType(context, ElementType::i32, spec.kBucket));
-  const bool withOffsets = spec.gather && groups > 1;
-  if (withOffsets)
-    args.push_back(getBufferType(context, ElementType::i32, groups + 1));
-  args.append({getBufferType(context, spec.type, c.n * c.inChannels * inPlane),
-               getBufferType(context, ElementType::f32, scratchFloats),
-               types.getIndexType()});
-  KernelBuilder k(context, "dgrad", args, vl);
-  unsigned next = 2;
-  Value dy = k.arg(0), packed = k.arg(1);
-  Value kept = spec.gather ? k.arg(next++) : Value();
-  Value offsets = withOffsets ? k.arg(next++) : Value();
-  Value dx = k.arg(next), scratch = k.arg(next + 1), numKept = k.arg(next + 2);
-  ConvKernel conv(k, c, spec.gather, kept, offsets, numKept);
+  KernelBuilder k(
+      context, "dgrad",
+      getGemmKernelArgs(
+          context,
+          getBufferType(context, spec.type,
+                        c.n * c.outChannels * c.outHeight * c.outWidth),
+          getBufferType(context, ElementType::f32,
+                        getPackedWeightFloats({spec.type, c, spec.gather,
+                                               spec.kBucket, spec.channels})),
+          getBufferType(context, spec.type, c.n * c.inChannels * inPlane),
+          scratchFloats, spec.gather, spec.kBucket, groups),
+      vl);
+  GemmKernelArgs a(k, c, spec.gather);
+  Value dy = a.first, packed = a.second, dx = a.output, scratch = a.scratch;
+  ConvKernel &conv = a.conv;
   Runs runs(k);
   Value masks = k.table("masks", getDgradMasks(c, g, phases, maskRows));
   // Lanes past the plane of a direct store belong to the next channel.

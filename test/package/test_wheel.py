@@ -99,6 +99,13 @@ def test_wheel_requires_the_torch_it_was_built_against(wheel):
     assert f"\nVersion: {cmake_version}\n" in requires
 
 
+def test_isolated_builds_use_the_pinned_torch():
+    # pip's build environment installs pyproject.toml's build requirements.
+    pins = [re.search(r'"torch==([^"]+)"', (SOURCE / "pyproject.toml").read_text()),
+            re.search(r"^torch==(\S+)$", (SOURCE / "requirements.txt").read_text(), re.M)]
+    assert all(pins) and pins[0].group(1) == pins[1].group(1), pins
+
+
 def test_installed_wheel_matches_the_oracle(installed, tmp_path):
     out = check_installed(installed, tmp_path)
     version = run(installed, "-c", "from importlib.metadata import version; print(version('ssprop'))",
