@@ -127,11 +127,13 @@ std::vector<Tactic> getTacticCandidates(const ConvLayerSpec &spec,
 std::vector<Tactic> getCpuTacticCandidates(const ConvLayerSpec &spec,
                                            std::optional<Isa> isa) {
   std::vector<Tactic> candidates;
-  if (isa && (spec.dtype == ElementType::f32 || spec.dtype == ElementType::bf16))
+  const ConvGeometry geometry = spec.getGeometry();
+  if (isa && (spec.dtype == ElementType::f32 || spec.dtype == ElementType::bf16) &&
+      checkCpuKernelGeometry(geometry.stride, geometry.kernel).empty())
     for (const CpuTileConfig &tile : getCpuTileConfigs(*isa))
       candidates.push_back(Tactic::generated(tile));
   candidates.push_back(Tactic::gathered(Device::cpu));
-  if (isPlainGemm(spec.getGeometry()))
+  if (isPlainGemm(geometry))
     candidates.push_back(Tactic::gemm(Device::cpu));
   return candidates;
 }

@@ -461,6 +461,11 @@ std::pair<int64_t, int64_t> getWgradTile(const WgradSpec &spec) {
 } // namespace
 
 std::string checkConvSupported(const ConvShape &c, int vectorLength) {
+  // First, as the tables below are sized by the stride and the kernel.
+  if (std::string why = checkCpuKernelGeometry({c.strideH, c.strideW},
+                                               {c.kernelHeight, c.kernelWidth});
+      !why.empty())
+    return why;
   PlaneGeometry g(c, vectorLength);
   std::vector<WgradTap> taps = getWgradTaps(c);
   int dgradRows = 0;

@@ -74,4 +74,19 @@ std::optional<Isa> getIsaForFeatures(const std::string &features) {
   return std::nullopt;
 }
 
+std::string checkCpuKernelGeometry(const std::array<int64_t, 2> &stride,
+                                   const std::array<int64_t, 2> &kernel) {
+  for (int axis = 0; axis < 2; ++axis) {
+    if (stride[axis] > kMaxCpuKernelStride)
+      return "its stride " + std::to_string(stride[axis]) +
+             " is larger than the " + std::to_string(kMaxCpuKernelStride) +
+             " the CPU kernels are generated for";
+    if (kernel[axis] > kMaxCpuKernelExtent)
+      return "its kernel extent " + std::to_string(kernel[axis]) +
+             " is larger than the " + std::to_string(kMaxCpuKernelExtent) +
+             " the CPU kernels are generated for";
+  }
+  return "";
+}
+
 } // namespace ssprop

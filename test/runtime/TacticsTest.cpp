@@ -200,6 +200,30 @@ TEST(Tactics, GroupedOneByOneIsNotAPlainGemm) {
   EXPECT_EQ(getTacticCandidates(spec).back().getName(), "gathered-cudnn");
 }
 
+TEST(Tactics, CpuCandidatesFollowTheKernelsLimits) {
+  ConvLayerSpec spec;
+  spec.inputShape = {8, 16, 40, 40};
+  spec.weightShape = {32, 16, 3, 3};
+  auto names = [&] {
+    return namesOf(getCpuTacticCandidates(spec, Isa::avx2));
+  };
+  std::vector<std::string> all = names();
+  EXPECT_EQ(all.size(), getCpuTileConfigs(Isa::avx2).size() + 1);
+  EXPECT_EQ(all.back(), "gathered-aten");
+  spec.stride = {kMaxCpuKernelStride + 1, 1};
+  EXPECT_EQ(names(), std::vector<std::string>{"gathered-aten"});
+  spec.stride = {kMaxCpuKernelStride, 1};
+  EXPECT_EQ(names(), all);
+  spec.dtype = ElementType::f16; // no f16 CPU kernels
+  EXPECT_EQ(names(), std::vector<std::string>{"gathered-aten"});
+  spec.dtype = ElementType::f32;
+  EXPECT_EQ(namesOf(getCpuTacticCandidates(spec, std::nullopt)),
+            std::vector<std::string>{"gathered-aten"});
+  EXPECT_EQ(checkCpuKernelGeometry({1, 1}, {kMaxCpuKernelExtent + 1, 3}),
+            "its kernel extent 65 is larger than the 64 the CPU kernels are "
+            "generated for");
+}
+
 TEST(Tactics, ForcedTacticIsReturnedOnlyWhenSet) {
   EXPECT_EQ(getForcedTactic(kCandidates), std::nullopt);
   {

@@ -9,6 +9,8 @@
 #ifndef SSPROP_CORE_CPUCODEGENOPTIONS_H
 #define SSPROP_CORE_CPUCODEGENOPTIONS_H
 
+#include <array>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -65,6 +67,17 @@ struct CpuTarget {
   /// The LLVM release and the code generation options the compiler uses.
   std::string llvmVersion, options;
 };
+
+/// The largest stride and kernel extent (per axis) the CPU kernels are
+/// generated for: their phase and tap tables grow with both, and no network
+/// needs more. Other layers run the framework's paths.
+inline constexpr int64_t kMaxCpuKernelStride = 16;
+inline constexpr int64_t kMaxCpuKernelExtent = 64;
+
+/// Why the CPU kernels cannot take a layer of this stride and kernel size
+/// (height, width), or "" when they can.
+std::string checkCpuKernelGeometry(const std::array<int64_t, 2> &stride,
+                                   const std::array<int64_t, 2> &kernel);
 
 /// The instruction set the kernels use on a CPU with LLVM `features`
 /// (`+avx512f,...`): AVX-512 with AVX512F/BW/DQ/VL, else AVX2 with FMA, else
