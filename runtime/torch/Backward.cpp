@@ -441,13 +441,15 @@ std::vector<Tactic> getConvTactics(const ConvBackwardArgs &args) {
   return getCpuTacticCandidates(args.spec, std::nullopt);
 }
 
-Tactic chooseHostTactic(const ConvBackwardArgs &args) {
+Tensor3 convBackwardHost(const ConvBackwardArgs &args) {
+  std::optional<Tactic> forced;
   try {
-    return getForcedTactic(getCpuTacticCandidates(args.spec, std::nullopt))
-        .value_or(Tactic::gathered(Device::cpu));
+    forced = getForcedTactic(getCpuTacticCandidates(args.spec, std::nullopt));
   } catch (const TacticError &error) {
     TORCH_CHECK(false, error.what());
   }
+  return forced && forced->kind == TacticKind::gemm ? convBackwardGemm(args)
+                                                    : convBackwardGathered(args);
 }
 
 //===----------------------------------------------------------------------===//

@@ -150,9 +150,7 @@ std::vector<Tactic> getConvTacticsCpu(const ConvBackwardArgs &args) {
 
 Tensor3 convBackwardCpu(const ConvBackwardArgs &args) {
   if (!getGeneratedIsa(args))
-    return chooseHostTactic(args).kind == TacticKind::gemm
-               ? convBackwardGemm(args)
-               : convBackwardGathered(args);
+    return convBackwardHost(args);
   try {
     std::shared_ptr<const ResolvedLayer> layer = getResolver().resolve(
         args.spec, getTarget(), [&](const ResolvedLayer &candidate) {

@@ -130,11 +130,10 @@ Tensor3 convBackwardGemm(const ConvBackwardArgs &args);
 /// for plain-GEMM layers, the matrix products.
 std::vector<Tactic> getConvTactics(const ConvBackwardArgs &args);
 
-/// The tactic the backward runs without generated kernels: the forced one
-/// (`gathered-aten`, or `gemm-aten` for plain-GEMM layers; another of the
-/// CPU's is an error, those of other devices are ignored), else the
-/// gathered path.
-Tactic chooseHostTactic(const ConvBackwardArgs &args);
+/// The backward without generated kernels: the forced tactic (`gathered-aten`,
+/// or `gemm-aten` for plain-GEMM layers; another of the CPU's is an error,
+/// those of other devices are ignored), else the gathered path.
+Tensor3 convBackwardHost(const ConvBackwardArgs &args);
 
 /// grad_input, grad_weight, grad_bias of a CUDA convolution on its resolved
 /// tactic (undefined tensors where outputMask is false).

@@ -319,8 +319,8 @@ Tensor3 runConvBackward(const ConvBackwardArgs &args,
   return grads;
 }
 
-/// Devices without resolved tactics: the gathered ATen backward, or the forced tactic
-/// where it runs here (chooseHostTactic).
+/// Devices without resolved tactics: the gathered ATen backward, or the forced
+/// tactic where it runs here (convBackwardHost).
 Tensor3 conv2dBackwardGeneric(const at::Tensor &gradOutput,
                               const at::Tensor &input, const at::Tensor &weight,
                               bool hasBias, at::IntArrayRef stride,
@@ -332,8 +332,7 @@ Tensor3 conv2dBackwardGeneric(const at::Tensor &gradOutput,
   ConvBackwardArgs args = makeConvBackwardArgs(
       gradOutput, input, weight, hasBias, stride, padding, dilation, groups,
       keep, select, weightOnly, outputMask, syncGroup);
-  const bool gemm = chooseHostTactic(args).kind == TacticKind::gemm;
-  return runConvBackward(args, gemm ? convBackwardGemm : convBackwardGathered);
+  return runConvBackward(args, convBackwardHost);
 }
 
 /// Devices with resolved tactics: the layer's tactic (generated kernels, the

@@ -97,8 +97,8 @@ std::vector<test::LayerCase> getCpuLayerCases() {
   spec.padding = {1, 1};
   add("small_planes_batch8", spec);
 
-  // ResNet's downsampling shortcut: more output vectors per plane than
-  // channels of a dgrad tile.
+  // ResNet's downsampling shortcut: rows of 24 interleave more than one
+  // vector of each output phase, and three of the four phases have no tap.
   spec = test::makeSpec({2, 16, 24, 24}, {8, 16, 1, 1}, 0.8);
   spec.stride = {2, 2};
   add("pointwise_stride2_24x24", spec);
