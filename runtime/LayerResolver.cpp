@@ -2,9 +2,12 @@
 
 #include "ssprop/Runtime/LayerResolver.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <future>
 #include <iostream>
+#include <sstream>
 
 namespace ssprop {
 namespace {
@@ -47,7 +50,57 @@ bool isLogging() {
   return log && std::string(log) == "1";
 }
 
+/// A switch whose first value comes from an environment variable.
+template <typename Value> struct Setting {
+  Setting(const char *variable, Value fallback,
+          std::optional<Value> (*parse)(const std::string &),
+          const char *expected)
+      : value(fallback) {
+    const char *text = std::getenv(variable);
+    if (!text || !*text)
+      return;
+    if (std::optional<Value> parsed = parse(text))
+      value = *parsed;
+    else
+      std::cerr << "ssprop: warning: ignoring " << variable << "=" << text
+                << " (expected " << expected << ")\n";
+  }
+  std::atomic<Value> value;
+};
+
+Setting<JitMode> &getJitModeSetting() {
+  static Setting<JitMode> mode("SSPROP_JIT", JitMode::background,
+                               parseJitMode, "background or blocking");
+  return mode;
+}
+
+std::optional<bool> parseSwitch(const std::string &text) {
+  if (text == "1")
+    return true;
+  if (text == "0")
+    return false;
+  return std::nullopt;
+}
+
+Setting<bool> &getVerifySetting() {
+  static Setting<bool> verify("SSPROP_VERIFY", true, parseSwitch, "0 or 1");
+  return verify;
+}
+
 } // namespace
+
+std::optional<JitMode> parseJitMode(const std::string &name) {
+  if (name == "background")
+    return JitMode::background;
+  if (name == "blocking")
+    return JitMode::blocking;
+  return std::nullopt;
+}
+
+JitMode getJitMode() { return getJitModeSetting().value; }
+void setJitMode(JitMode mode) { getJitModeSetting().value = mode; }
+bool isVerifying() { return getVerifySetting().value; }
+void setVerifying(bool verify) { getVerifySetting().value = verify; }
 
 std::string getTacticKey(const ConvLayerSpec &spec, const LayerTarget &target) {
   constexpr int kKeptGranularity = 32;
@@ -63,8 +116,9 @@ std::string getTacticKey(const ConvLayerSpec &spec, const LayerTarget &target) {
          (target.allowTf32 ? "|tf32" : "|exact-f32");
 }
 
-LayerResolver::LayerResolver(Jit &jit, TacticSelector &selector)
-    : jit(jit), selector(selector) {}
+LayerResolver::LayerResolver(Jit &jit, TacticSelector &selector,
+                             int backgroundWorkers)
+    : jit(jit), selector(selector), background(backgroundWorkers) {}
 
 LayerResolver::Key LayerResolver::makeKey(const ConvLayerSpec &spec,
                                           const LayerTarget &target) {
@@ -106,9 +160,16 @@ size_t LayerResolver::KeyHash::operator()(const Key &key) const {
   return static_cast<size_t>(hash);
 }
 
-int64_t LayerResolver::getHits() const {
+int64_t LayerResolver::getHits() const { return getStats().hits; }
+
+LayerResolver::Stats LayerResolver::getStats() const {
   std::lock_guard<std::mutex> lock(mutex);
-  return hits;
+  return stats;
+}
+
+void LayerResolver::resetStats() {
+  std::lock_guard<std::mutex> lock(mutex);
+  stats = Stats();
 }
 
 size_t LayerResolver::getMemoSize() const {
@@ -118,7 +179,7 @@ size_t LayerResolver::getMemoSize() const {
 
 std::shared_ptr<const ResolvedLayer>
 LayerResolver::resolve(const ConvLayerSpec &spec, const LayerTarget &target,
-                       const Timer &timer, bool mayTime) {
+                       const Probe &probe, bool mayTime, JitMode mode) {
   const Key key = makeKey(spec, target);
   const uint64_t settings = getTacticSettingsGeneration();
   {
@@ -128,18 +189,20 @@ LayerResolver::resolve(const ConvLayerSpec &spec, const LayerTarget &target,
       generation = settings;
     }
     if (auto it = resolved.find(key); it != resolved.end()) {
-      ++hits;
+      ++stats.hits;
       return it->second;
     }
   }
   bool memoise = true;
-  Tactic tactic = choose(spec, target, timer, mayTime, memoise);
-  auto layer =
-      std::make_shared<const ResolvedLayer>(withKernels(tactic, spec, target));
+  auto layer = std::make_shared<const ResolvedLayer>(
+      decide(spec, target, probe, mayTime, mode, key, memoise));
   if (isLogging())
     std::cerr << "ssprop: layer " << getTacticKey(spec, target) << " runs "
-              << tactic.getName() << "\n";
+              << layer->tactic.getName()
+              << (layer->provisional ? " while its kernels compile" : "")
+              << "\n";
   std::lock_guard<std::mutex> lock(mutex);
+  stats.provisional += layer->provisional;
   // An answer for settings changed meanwhile holds for this call only.
   if (!memoise || settings != generation)
     return layer;
@@ -147,27 +210,107 @@ LayerResolver::resolve(const ConvLayerSpec &spec, const LayerTarget &target,
   return resolved.emplace(key, std::move(layer)).first->second;
 }
 
-Tactic LayerResolver::choose(const ConvLayerSpec &spec,
-                             const LayerTarget &target, const Timer &timer,
-                             bool mayTime, bool &memoise) {
+ResolvedLayer LayerResolver::decide(const ConvLayerSpec &spec,
+                                    const LayerTarget &target,
+                                    const Probe &probe, bool mayTime,
+                                    JitMode mode, const Key &key,
+                                    bool &memoise) {
   const std::vector<Tactic> candidates = getCandidates(spec, target);
   const std::string tacticKey = getTacticKey(spec, target);
   if (!mayTime) {
     std::optional<Tactic> known = selector.lookup(tacticKey, candidates);
     memoise = known.has_value();
-    return known.value_or(candidates.front());
+    return withKernels(known.value_or(candidates.front()), spec, target);
   }
-  if (std::optional<Tactic> forced = getForcedTactic(candidates))
-    return *forced;
+  std::optional<Tactic> known = getForcedTactic(candidates);
+  const bool forced = known.has_value();
   // Small CPU layers would never earn back the kernels' compile time (nor
   // the timing's).
-  if (target.device == Device::cpu && !isWorthGeneratingOnCpu(spec))
-    return Tactic::gathered(Device::cpu);
+  if (!known && target.device == Device::cpu && !isWorthGeneratingOnCpu(spec))
+    known = Tactic::gathered(Device::cpu);
+  if (!known)
+    known = selector.lookup(tacticKey, candidates);
+  const std::vector<Tactic> toCompile =
+      known ? std::vector<Tactic>{*known} : candidates;
+  if (mode == JitMode::background &&
+      !isCompiled(key, toCompile, spec, target)) {
+    memoise = false;
+    ResolvedLayer standIn{Tactic::gathered(target.device), nullptr, nullptr};
+    standIn.provisional = true;
+    return standIn;
+  }
+  if (known)
+    return useKnown(*known, forced, spec, target, probe);
   bool compiled = false;
-  return selector.choose(tacticKey, candidates, [&](const Tactic &tactic) {
+  Tactic chosen = selector.choose(tacticKey, candidates, [&](const Tactic &t) {
     if (!std::exchange(compiled, true))
       compileGenerated(jit, candidates, spec, target);
-    return timer(withKernels(tactic, spec, target));
+    return tryCandidate(t, spec, target, probe);
+  });
+  return withKernels(chosen, spec, target);
+}
+
+ResolvedLayer LayerResolver::useKnown(const Tactic &tactic, bool forced,
+                                      const ConvLayerSpec &spec,
+                                      const LayerTarget &target,
+                                      const Probe &probe) {
+  ResolvedLayer layer = withKernels(tactic, spec, target);
+  // A cached choice was verified when it was timed.
+  if (!forced || tactic.kind != TacticKind::generated || !probe.verify ||
+      !isVerifying())
+    return layer;
+  const std::string tacticKey = getTacticKey(spec, target);
+  std::string error = selector.isRejected(tacticKey, tactic)
+                          ? "rejected before, in the timing cache"
+                          : probe.verify(layer);
+  if (error.empty())
+    return layer;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    ++stats.rejected;
+  }
+  selector.reject(tacticKey, tactic, error + "; the forced tactic runs " +
+                                         Tactic::gathered(target.device)
+                                             .getName() +
+                                         " instead");
+  return withKernels(Tactic::gathered(target.device), spec, target);
+}
+
+double LayerResolver::tryCandidate(const Tactic &tactic,
+                                   const ConvLayerSpec &spec,
+                                   const LayerTarget &target,
+                                   const Probe &probe) {
+  ResolvedLayer candidate = withKernels(tactic, spec, target);
+  if (tactic.kind == TacticKind::generated && probe.verify && isVerifying())
+    if (std::string error = probe.verify(candidate); !error.empty()) {
+      std::lock_guard<std::mutex> lock(mutex);
+      ++stats.rejected;
+      throw RejectedCandidate(error);
+    }
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    ++stats.timed;
+  }
+  return probe.time(candidate);
+}
+
+bool LayerResolver::isCompiled(const Key &key,
+                               const std::vector<Tactic> &tactics,
+                               const ConvLayerSpec &spec,
+                               const LayerTarget &target) {
+  auto isGenerated = [](const Tactic &t) {
+    return t.kind == TacticKind::generated;
+  };
+  if (std::none_of(tactics.begin(), tactics.end(), isGenerated))
+    return true;
+  std::ostringstream name;
+  for (int64_t field : key)
+    name << field << ",";
+  for (const Tactic &tactic : tactics)
+    if (isGenerated(tactic))
+      name << tactic.getName() << ",";
+  return background.isDone(name.str(), [this, tactics, spec, target] {
+    compileGenerated(jit, tactics, spec, target);
   });
 }
 

@@ -1,8 +1,9 @@
 //===- Tactics.cpp - choosing the fastest implementation per layer --------===//
 //
-// The timing cache is a text file, one choice per line:
+// The timing cache is a text file, one line per choice or rejection:
 //   <layer key> \t <tactic> \t <milliseconds>
-// after a header line `ssprop-timing-v1`, in a private folder, read only when
+//   <layer key> \t <tactic> \t rejected
+// after a header line `ssprop-timing-v2`, in a private folder, read only when
 // it passes the trust checks (TrustedFiles.h). A save merges this process's
 // choices into the file's current content under an exclusive lock (flock on
 // `<file>.lock`) and rewrites it atomically (AtomicFile.h), so processes
@@ -32,27 +33,45 @@
 
 namespace ssprop {
 namespace {
-constexpr const char *kHeader = "ssprop-timing-v1";
+constexpr const char *kHeader = "ssprop-timing-v2";
+/// The third field of a rejected candidate's line.
+constexpr const char *kRejected = "rejected";
 /// A timing cache larger than this is not one ssprop wrote.
 constexpr int64_t kMaxTimingBytes = int64_t(64) << 20;
 
-using Choices = std::map<std::string, std::pair<std::string, double>>;
+using Timings = TacticSelector::Timings;
 
-/// The choices in a timing cache's text (none unless the header matches).
-Choices parseTimings(const std::string &text) {
-  Choices choices;
+/// The choices and rejections in a timing cache's text (none unless the
+/// header matches).
+Timings parseTimings(const std::string &text) {
+  Timings timings;
   std::istringstream in(text);
   std::string line;
   if (!std::getline(in, line) || line != kHeader)
-    return choices;
+    return timings;
   while (std::getline(in, line)) {
     std::istringstream fields(line);
     std::string key, tactic, ms;
-    if (std::getline(fields, key, '\t') && std::getline(fields, tactic, '\t') &&
-        std::getline(fields, ms))
-      choices[key] = {tactic, std::strtod(ms.c_str(), nullptr)};
+    if (!std::getline(fields, key, '\t') ||
+        !std::getline(fields, tactic, '\t') || !std::getline(fields, ms))
+      continue;
+    if (ms == kRejected)
+      timings.rejected[key].insert(tactic);
+    else
+      timings.choices[key] = {tactic, std::strtod(ms.c_str(), nullptr)};
   }
-  return choices;
+  return timings;
+}
+
+std::string formatTimings(const Timings &timings) {
+  std::ostringstream out;
+  out << kHeader << "\n";
+  for (const auto &[key, choice] : timings.choices)
+    out << key << "\t" << choice.first << "\t" << choice.second << "\n";
+  for (const auto &[key, tactics] : timings.rejected)
+    for (const std::string &tactic : tactics)
+      out << key << "\t" << tactic << "\t" << kRejected << "\n";
+  return out.str();
 }
 
 /// An exclusive lock on `path` (a lock file of ours) for its lifetime.
@@ -219,47 +238,77 @@ void TacticSelector::open(const std::string &directory,
   else if (!directory.empty())
     std::cerr << "ssprop: warning: " << why
               << "; tactic timings are kept in memory only\n";
-  choices = readChoices();
+  timings = readTimings();
 }
 
 int TacticSelector::getTimings() const {
   std::lock_guard<std::mutex> lock(mutex);
-  return timings;
+  return timed;
 }
 
-Choices TacticSelector::readChoices() const {
+Timings TacticSelector::readTimings() const {
   if (path.empty())
     return {};
   std::string why;
   std::optional<std::string> text =
       readTrustedFile(path, kMaxTimingBytes, &why);
-  return text ? parseTimings(*text) : Choices();
+  return text ? parseTimings(*text) : Timings();
 }
 
 void TacticSelector::save(const std::string &layerKey) {
   if (path.empty())
     return;
-  // Merge into what other processes saved meanwhile; our new choice wins.
+  // Merge into what other processes saved meanwhile; our news win.
   FileLock lock(path + ".lock");
   if (!lock.held())
     return; // timed again next run: no warning
-  Choices merged = readChoices();
-  merged[layerKey] = choices[layerKey];
-  std::ostringstream out;
-  out << kHeader << "\n";
-  for (const auto &[key, choice] : merged)
-    out << key << "\t" << choice.first << "\t" << choice.second << "\n";
-  if (writeFileAtomically(path, out.str(), 0600).empty())
-    choices = std::move(merged);
+  Timings merged = readTimings();
+  if (auto it = timings.choices.find(layerKey); it != timings.choices.end())
+    merged.choices[layerKey] = it->second;
+  if (auto it = timings.rejected.find(layerKey); it != timings.rejected.end())
+    merged.rejected[layerKey].insert(it->second.begin(), it->second.end());
+  if (writeFileAtomically(path, formatTimings(merged), 0600).empty())
+    timings = std::move(merged);
 }
 
-std::optional<Tactic>
+bool TacticSelector::isRejectedLocked(const std::string &layerKey,
+                                      const Tactic &tactic) const {
+  auto it = timings.rejected.find(layerKey);
+  return it != timings.rejected.end() && it->second.count(tactic.getName());
+}
+
+bool TacticSelector::isRejected(const std::string &layerKey,
+                                const Tactic &tactic) const {
+  std::lock_guard<std::mutex> lock(mutex);
+  return isRejectedLocked(layerKey, tactic);
+}
+
+void TacticSelector::rejectLocked(const std::string &layerKey,
+                                  const Tactic &tactic,
+                                  const std::string &why) {
+  std::cerr << "ssprop: warning: " << tactic.getName()
+            << " gives wrong results on layer " << layerKey << " (" << why
+            << "); it will not run for this layer\n";
+  timings.rejected[layerKey].insert(tactic.getName());
+  save(layerKey);
+}
+
+void TacticSelector::reject(const std::string &layerKey, const Tactic &tactic,
+                            const std::string &why) {
+  std::lock_guard<std::mutex> lock(mutex);
+  rejectLocked(layerKey, tactic, why);
+}
+
+std::optional<std::pair<Tactic, double>>
 TacticSelector::findCached(const std::string &layerKey,
                            const std::vector<Tactic> &candidates) const {
-  auto it = choices.find(layerKey);
-  if (it == choices.end())
+  auto it = timings.choices.find(layerKey);
+  if (it == timings.choices.end())
     return std::nullopt;
-  return findCandidate(candidates, it->second.first);
+  std::optional<Tactic> tactic = findCandidate(candidates, it->second.first);
+  if (!tactic || isRejectedLocked(layerKey, *tactic))
+    return std::nullopt;
+  return std::make_pair(*tactic, it->second.second);
 }
 
 std::optional<Tactic>
@@ -268,7 +317,19 @@ TacticSelector::lookup(const std::string &layerKey,
   if (std::optional<Tactic> forced = getForcedTactic(candidates))
     return forced;
   std::lock_guard<std::mutex> lock(mutex);
-  return findCached(layerKey, candidates);
+  if (auto cached = findCached(layerKey, candidates))
+    return cached->first;
+  return std::nullopt;
+}
+
+std::optional<double>
+TacticSelector::getMilliseconds(const std::string &layerKey,
+                                const Tactic &tactic) const {
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = timings.choices.find(layerKey);
+  if (it == timings.choices.end() || it->second.first != tactic.getName())
+    return std::nullopt;
+  return it->second.second;
 }
 
 Tactic TacticSelector::choose(const std::string &layerKey,
@@ -277,19 +338,23 @@ Tactic TacticSelector::choose(const std::string &layerKey,
   if (std::optional<Tactic> forced = getForcedTactic(candidates))
     return *forced;
   std::lock_guard<std::mutex> lock(mutex);
-  if (std::optional<Tactic> cached = findCached(layerKey, candidates))
-    return *cached;
+  if (auto cached = findCached(layerKey, candidates))
+    return cached->first;
   std::optional<Tactic> best;
   double bestMs = std::numeric_limits<double>::infinity();
   std::string failures, report;
   for (const Tactic &candidate : candidates) {
+    if (isRejectedLocked(layerKey, candidate))
+      continue;
     try {
-      ++timings;
+      ++timed;
       double ms = timer(candidate);
       report +=
           "\n  " + candidate.getName() + ": " + std::to_string(ms) + " ms";
       if (ms < bestMs)
         best = candidate, bestMs = ms;
+    } catch (const RejectedCandidate &rejected) {
+      rejectLocked(layerKey, candidate, rejected.what());
     } catch (const std::exception &error) {
       failures += "\n  " + candidate.getName() + ": " + error.what();
     }
@@ -303,7 +368,7 @@ Tactic TacticSelector::choose(const std::string &layerKey,
   if (const char *log = std::getenv("SSPROP_LOG"); log && log == std::string("1"))
     std::cerr << "ssprop: tactic " << best->getName() << " for layer "
               << layerKey << report << "\n";
-  choices[layerKey] = {best->getName(), bestMs};
+  timings.choices[layerKey] = {best->getName(), bestMs};
   save(layerKey);
   return *best;
 }

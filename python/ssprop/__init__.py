@@ -27,10 +27,12 @@ from . import nn, ops  # noqa: E402
 from .convert import convert  # noqa: E402
 from .distributed import distributed  # noqa: E402
 from .export import export_ir  # noqa: E402
-from .ops import get_tactic, kept_channels, reset_stats, set_tactic, stats, tactic  # noqa: E402
+from .ops import (get_jit_mode, get_tactic, jit_mode, kept_channels, reset_stats,  # noqa: E402
+                  set_jit_mode, set_tactic, set_verify, stats, tactic, wait_for_compiles)
 from .scheduler import DropScheduler  # noqa: E402
 
 __all__ = ["__version__", "nn", "ops", "convert", "distributed", "export_ir", "DropScheduler",
            "stats", "reset_stats",
-           "kept_channels", "set_tactic", "get_tactic", "tactic", "library_path",
+           "kept_channels", "set_tactic", "get_tactic", "tactic", "set_jit_mode",
+           "get_jit_mode", "jit_mode", "set_verify", "wait_for_compiles", "library_path",
            "load_library"]

@@ -8,6 +8,7 @@ weight, bias and input gradients; ``keep = 1`` is exactly dense).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 from typing import Dict, Iterator, Optional
 
@@ -18,6 +19,9 @@ from ._library import load_library
 load_library()
 
 _ops = torch.ops.ssprop
+# Compiles still running when the interpreter exits would outlive LLVM's
+# statics: finish them (and drop those not started) first.
+atexit.register(_ops._stop_compiles)
 
 STATS_KEYS = (
     "dense_backward_flops",
@@ -26,8 +30,12 @@ STATS_KEYS = (
     "memory_hits",
     "disk_hits",
     "compile_ms",
+    "tactic_timings",
+    "provisional_calls",
+    "rejected_candidates",
 )
-_INT_STATS = {"kernels_compiled", "memory_hits", "disk_hits"}
+_INT_STATS = {"kernels_compiled", "memory_hits", "disk_hits", "tactic_timings",
+              "provisional_calls", "rejected_candidates"}
 
 
 def kept_channels(keep: float, channels: int) -> int:
@@ -69,12 +77,51 @@ def tactic(name: Optional[str]) -> Iterator[None]:
 def stats() -> Dict[str, float]:
     """Counters since the last reset_stats(): backward FLOPs the dense backward
     would have done and ssprop did (multiply-adds count 2; weight and input
-    gradients), and the CUDA JIT's kernel compilations, cache hits and compile
-    time."""
+    gradients); the JIT's kernel compilations, cache hits and compile time;
+    the candidates timed, the backward calls that ran the gathered path while
+    their kernels compiled in the background, and the generated candidates
+    rejected by verification."""
     values = _ops.stats()
     return {k: (int(v) if k in _INT_STATS else float(v)) for k, v in zip(STATS_KEYS, values)}
 
 
 def reset_stats() -> None:
     _ops.reset_stats()
+
+
+def set_jit_mode(mode: str) -> None:
+    """``"background"`` (the default): a layer whose kernels are not compiled
+    yet runs its gathered path while background threads compile them, and
+    switches to them once they are ready; ``"blocking"``: its first backward
+    compiles (and times) them before it returns. The first value is
+    $SSPROP_JIT."""
+    _ops.set_jit_mode(mode)
+
+
+def get_jit_mode() -> str:
+    return _ops.get_jit_mode()
+
+
+@contextlib.contextmanager
+def jit_mode(mode: str) -> Iterator[None]:
+    """:func:`set_jit_mode` inside a ``with`` block (benchmarks time the
+    kernels, not their stand-ins: ``with ssprop.jit_mode("blocking")``)."""
+    previous = get_jit_mode()
+    set_jit_mode(mode)
+    try:
+        yield
+    finally:
+        set_jit_mode(previous)
+
+
+def set_verify(verify: bool) -> None:
+    """Whether a generated kernel's results are checked against the gathered
+    reference before it first runs for a layer (the default; the first value
+    is $SSPROP_VERIFY). A kernel that differs never runs for that layer."""
+    _ops.set_verify(bool(verify))
+
+
+def wait_for_compiles() -> None:
+    """Blocks until every background compile has finished."""
+    _ops.wait_for_compiles()
 

@@ -575,6 +575,9 @@ Stats stats() {
   s.memoryHits = rt.memoryHits;
   s.diskHits = rt.diskHits;
   s.compileMs = rt.compileMs;
+  s.tacticTimings = rt.timings;
+  s.provisionalCalls = rt.provisional;
+  s.rejectedCandidates = rt.rejected;
   return s;
 }
 

@@ -59,17 +59,6 @@ std::string getCpuModel() {
   return "unknown CPU";
 }
 
-/// One resolver for the CPU, with its timing cache in the kernel cache's
-/// directory.
-LayerResolver &getResolver() {
-  static TacticSelector selector(
-      KernelCache::getOptionsFromEnvironment().directory,
-      CpuIdentity{getCpuModel(),
-                  Jit::getGlobal().getCpuTarget().value_or(CpuTarget())});
-  static LayerResolver resolver(Jit::getGlobal(), selector);
-  return resolver;
-}
-
 LayerTarget getTarget() {
   LayerTarget target;
   target.device = Device::cpu;
@@ -89,7 +78,8 @@ uint64_t drawSeed() {
 
 /// The layer on its generated kernels, each call's tiles on ATen's threads.
 Tensor3 runGenerated(const ConvBackwardArgs &args,
-                     const CompiledCpuLayer &layer, SeedSource seed) {
+                     const CompiledCpuLayer &layer, SeedSource seed,
+                     at::Tensor *kept = nullptr) {
   const ParallelFor parallelFor = [](int64_t tiles, const auto &body) {
     at::parallel_for(0, tiles, 1, [&](int64_t begin, int64_t end) {
       body(begin, end, at::get_thread_num());
@@ -100,7 +90,8 @@ Tensor3 runGenerated(const ConvBackwardArgs &args,
       [&](const std::vector<void *> &buffers,
           const std::vector<uint64_t> &seeds, size_t first, size_t last) {
         Jit::runCpu(layer, buffers, seeds, parallelFor, first, last);
-      });
+      },
+      kept);
 }
 
 /// Runs a resolved layer (or a candidate being timed).
@@ -133,6 +124,16 @@ double timeCandidate(const ResolvedLayer &candidate,
   return best;
 }
 
+std::string verify(const ResolvedLayer &candidate,
+                   const ConvBackwardArgs &args) {
+  return verifyCandidate(
+      candidate.tactic, args,
+      [&](at::Tensor *kept) {
+        return runGenerated(args, *candidate.cpuKernels, timingSeed, kept);
+      },
+      /*tf32=*/false);
+}
+
 /// The element types the generated kernels read (the spec says f32 for
 /// f64 layers), on a CPU that has them.
 std::optional<Isa> getGeneratedIsa(const ConvBackwardArgs &args) {
@@ -142,7 +143,27 @@ std::optional<Isa> getGeneratedIsa(const ConvBackwardArgs &args) {
   return getIsa();
 }
 
+LayerResolver::Probe getProbe(const ConvBackwardArgs &args) {
+  return {[&](const ResolvedLayer &candidate) {
+            return timeCandidate(candidate, args);
+          },
+          [&](const ResolvedLayer &candidate) {
+            return verify(candidate, args);
+          }};
+}
+
 } // namespace
+
+/// One resolver for the CPU, with its timing cache in the kernel cache's
+/// directory.
+LayerResolver &getCpuResolver() {
+  static TacticSelector selector(
+      KernelCache::getOptionsFromEnvironment().directory,
+      CpuIdentity{getCpuModel(),
+                  Jit::getGlobal().getCpuTarget().value_or(CpuTarget())});
+  static LayerResolver resolver(Jit::getGlobal(), selector);
+  return resolver;
+}
 
 std::vector<Tactic> getConvTacticsCpu(const ConvBackwardArgs &args) {
   return getCpuTacticCandidates(args.spec, getGeneratedIsa(args));
@@ -152,10 +173,8 @@ Tensor3 convBackwardCpu(const ConvBackwardArgs &args) {
   if (!getGeneratedIsa(args))
     return convBackwardHost(args);
   try {
-    std::shared_ptr<const ResolvedLayer> layer = getResolver().resolve(
-        args.spec, getTarget(), [&](const ResolvedLayer &candidate) {
-          return timeCandidate(candidate, args);
-        });
+    std::shared_ptr<const ResolvedLayer> layer = getCpuResolver().resolve(
+        args.spec, getTarget(), getProbe(args), /*mayTime=*/true, getJitMode());
     return runResolved(*layer, args, drawSeed);
   } catch (const c10::Error &) {
     throw;

@@ -12,6 +12,7 @@
 
 #include "Internal.h"
 
+#include "ssprop/Runtime/Driver.h"
 #include "ssprop/Runtime/LayerResolver.h"
 #include "ssprop/Runtime/Nvrtc.h"
 
@@ -61,14 +62,15 @@ uint64_t drawSeed() {
 
 /// The layer on its generated kernels, on the current stream.
 Tensor3 runGenerated(const ConvBackwardArgs &args, const CompiledLayer &layer,
-                     SeedSource seed) {
+                     SeedSource seed, at::Tensor *kept = nullptr) {
   const CUstream stream = at::cuda::getCurrentCUDAStream();
   return runGeneratedPlan(
       args, layer.plan, seed, /*workers=*/1,
       [&](const std::vector<void *> &buffers,
           const std::vector<uint64_t> &seeds, size_t first, size_t last) {
         Jit::getGlobal().launch(layer, buffers, seeds, stream, first, last);
-      });
+      },
+      kept);
 }
 
 /// Runs a resolved layer (or a candidate being timed).
@@ -103,6 +105,36 @@ double timeCandidate(const ResolvedLayer &candidate,
   return ms[kRepetitions / 2];
 }
 
+std::string verify(const ResolvedLayer &candidate,
+                   const ConvBackwardArgs &args) {
+  return verifyCandidate(
+      candidate.tactic, args,
+      [&](at::Tensor *kept) {
+        return runGenerated(args, *candidate.kernels, timingSeed, kept);
+      },
+      candidate.tactic.tile.kind == TileKind::tensorCore &&
+          args.spec.dtype == ElementType::f32);
+}
+
+/// Runs a resolved layer; a generated kernel that fails to launch gives way
+/// to the gathered path with one warning, unless the failure lost the CUDA
+/// context (a sticky error: every later call would fail too).
+Tensor3 runOrFallBack(const ResolvedLayer &layer, const ConvBackwardArgs &args) {
+  try {
+    return runResolved(layer, args, drawSeed);
+  } catch (const DriverError &error) {
+    if (layer.tactic.kind != TacticKind::generated)
+      throw;
+    const cudaError_t status = cudaDeviceSynchronize();
+    TORCH_CHECK(status == cudaSuccess, "ssprop: ", layer.tactic.getName(),
+                " failed (", error.what(), ") and the CUDA context is lost: ",
+                cudaGetErrorString(status));
+    TORCH_WARN_ONCE("ssprop: ", layer.tactic.getName(), " failed (",
+                    error.what(), "); running the gathered path instead");
+    return convBackwardGathered(args);
+  }
+}
+
 DeviceIdentity getDeviceIdentity(const cudaDeviceProp &device) {
   int driver = 0, runtime = 0;
   cudaDriverGetVersion(&driver);
@@ -123,11 +155,20 @@ struct DeviceResolver {
         resolver(Jit::getGlobal(), selector) {}
 };
 
+struct DeviceResolvers {
+  std::mutex mutex;
+  std::map<int, std::unique_ptr<DeviceResolver>> byDevice;
+};
+
+DeviceResolvers &getDeviceResolvers() {
+  static DeviceResolvers resolvers;
+  return resolvers;
+}
+
 LayerResolver &getResolver(int deviceIndex, const cudaDeviceProp &device) {
-  static std::mutex mutex;
-  static std::map<int, std::unique_ptr<DeviceResolver>> resolvers;
-  std::lock_guard<std::mutex> lock(mutex);
-  std::unique_ptr<DeviceResolver> &entry = resolvers[deviceIndex];
+  DeviceResolvers &resolvers = getDeviceResolvers();
+  std::lock_guard<std::mutex> lock(resolvers.mutex);
+  std::unique_ptr<DeviceResolver> &entry = resolvers.byDevice[deviceIndex];
   if (!entry)
     entry = std::make_unique<DeviceResolver>(device);
   return entry->resolver;
@@ -169,11 +210,14 @@ Tensor3 convBackwardCuda(const ConvBackwardArgs &args) {
         getResolver(at::cuda::current_device(), *device)
             .resolve(
                 args.spec, getTarget(*device, *arch),
-                [&](const ResolvedLayer &candidate) {
-                  return timeCandidate(candidate, args);
-                },
-                mayTime);
-    return runResolved(*layer, args, drawSeed);
+                {[&](const ResolvedLayer &candidate) {
+                   return timeCandidate(candidate, args);
+                 },
+                 [&](const ResolvedLayer &candidate) {
+                   return verify(candidate, args);
+                 }},
+                mayTime, getJitMode());
+    return runOrFallBack(*layer, args);
   } catch (const c10::Error &) {
     throw;
   } catch (const std::exception &error) {
@@ -181,11 +225,30 @@ Tensor3 convBackwardCuda(const ConvBackwardArgs &args) {
   }
 }
 
-RuntimeStats getRuntimeStats() {
-  CacheStats stats = Jit::getGlobal().getCache().getStats();
-  return {stats.compiles, stats.memoryHits, stats.diskHits, stats.compileMs};
+void forEachResolver(const std::function<void(LayerResolver &)> &visit) {
+  visit(getCpuResolver());
+  DeviceResolvers &resolvers = getDeviceResolvers();
+  std::lock_guard<std::mutex> lock(resolvers.mutex);
+  for (auto &[index, device] : resolvers.byDevice)
+    visit(device->resolver);
 }
 
-void resetRuntimeStats() { Jit::getGlobal().getCache().resetStats(); }
+RuntimeStats getRuntimeStats() {
+  CacheStats cache = Jit::getGlobal().getCache().getStats();
+  RuntimeStats stats{cache.compiles, cache.memoryHits, cache.diskHits,
+                     cache.compileMs};
+  forEachResolver([&](LayerResolver &resolver) {
+    LayerResolver::Stats layers = resolver.getStats();
+    stats.timings += layers.timed;
+    stats.provisional += layers.provisional;
+    stats.rejected += layers.rejected;
+  });
+  return stats;
+}
+
+void resetRuntimeStats() {
+  Jit::getGlobal().getCache().resetStats();
+  forEachResolver([](LayerResolver &resolver) { resolver.resetStats(); });
+}
 
 } // namespace ssprop::torch_bridge

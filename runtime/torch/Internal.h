@@ -24,6 +24,10 @@
 #include <tuple>
 #include <vector>
 
+namespace ssprop {
+class LayerResolver;
+} // namespace ssprop
+
 namespace ssprop::torch_bridge {
 
 using Tensor3 = std::tuple<at::Tensor, at::Tensor, at::Tensor>;
@@ -169,12 +173,47 @@ using PlanRunner =
 /// allocator on the arguments' device (`workers` copies of each scratch
 /// buffer), its seeds from `seed`, the calls run by `run`. With a process
 /// group the calls stop after scoring, for the scores to be summed over the
-/// group.
+/// group. `kept`, if given, receives the channels the plan kept (ascending).
 Tensor3 runGeneratedPlan(const ConvBackwardArgs &args, const KernelPlan &plan,
-                         SeedSource seed, int workers, const PlanRunner &run);
+                         SeedSource seed, int workers, const PlanRunner &run,
+                         at::Tensor *kept = nullptr);
+
+//===----------------------------------------------------------------------===//
+// Verification of generated candidates
+//===----------------------------------------------------------------------===//
+
+/// The largest error a generated candidate's gradient may have, relative to
+/// the reference gradient's largest magnitude: 1e-3 for f32 (1e-2 on TF32
+/// tiles), 1e-2 for f16, 2e-2 for bf16.
+double getVerifyTolerance(ElementType type, bool tf32);
+
+/// Empty when `result`, a generated candidate's gradients with its kept
+/// channels `kept`, matches the reference (autograd's gradients of dy with
+/// the other channels zeroed, in f32 or f64) within `tolerance`, and a top-k
+/// candidate kept k top-scored channels; else what differs.
+std::string compareWithReference(const ConvBackwardArgs &args,
+                                 const Tensor3 &result, const at::Tensor &kept,
+                                 double tolerance);
+
+/// Runs a generated candidate, storing its kept channels in `kept`.
+using KeptRunner = std::function<Tensor3(at::Tensor *kept)>;
+
+/// compareWithReference on the results of a generated candidate (`tactic`,
+/// run by `runGenerated` with the constant timing seed) at the tolerance of
+/// its element type (`tf32`: on TF32 tiles).
+std::string verifyCandidate(const Tactic &tactic, const ConvBackwardArgs &args,
+                            const KeptRunner &runGenerated, bool tf32);
+
+/// A test hook (torch.ops.ssprop._corrupt_tactic): the tactic whose results
+/// corruptForTests spoils, empty for none.
+std::string &corruptedTacticForTests();
+/// Adds 1 to the input and weight gradients when `tactic` is the corrupted
+/// one.
+void corruptForTests(const Tactic &tactic, Tensor3 &result);
 
 /// Runs a layer by its tactic: the framework's gathered path or matrix
-/// products, or `runGenerated` for its generated kernels.
+/// products, or `runGenerated` for its generated kernels (whose results the
+/// test hook corruptForTests may spoil).
 Tensor3 runTactic(const Tactic &tactic, const ConvBackwardArgs &args,
                   const std::function<Tensor3()> &runGenerated);
 
@@ -203,9 +242,15 @@ void countLinearBackwardFlops(const at::Tensor &gradOutput,
 struct RuntimeStats {
   int64_t compiles = 0, memoryHits = 0, diskHits = 0;
   double compileMs = 0;
+  int64_t timings = 0, provisional = 0, rejected = 0;
 };
 RuntimeStats getRuntimeStats();
 void resetRuntimeStats();
+
+/// Calls `visit` with the CPU's layer resolver and each GPU's made so far.
+void forEachResolver(const std::function<void(LayerResolver &)> &visit);
+/// The CPU's layer resolver.
+LayerResolver &getCpuResolver();
 
 } // namespace ssprop::torch_bridge
 

@@ -674,7 +674,10 @@ std::vector<double> statsOp() {
           static_cast<double>(s.kernelsCompiled),
           static_cast<double>(s.memoryHits),
           static_cast<double>(s.diskHits),
-          s.compileMs};
+          s.compileMs,
+          static_cast<double>(s.tacticTimings),
+          static_cast<double>(s.provisionalCalls),
+          static_cast<double>(s.rejectedCandidates)};
 }
 
 void resetStatsOp() { ssprop::resetStats(); }

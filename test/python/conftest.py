@@ -21,19 +21,23 @@ _BRIDGE_MODULES = {"test_ops", "test_nn", "test_scheduler", "test_cuda", "test_c
 
 @pytest.fixture(autouse=True)
 def _bridge_test_setup(request):
-    """Bridge tests: a fixed seed, and one intra-op thread. Their tensors are
+    """Bridge tests: a fixed seed, one intra-op thread (their tensors are
     tiny, and on a small shared machine ATen's spinning worker threads make
-    them 100x slower than one thread."""
+    them 100x slower than one thread), and the blocking JIT, so that a first
+    call runs the tactic under test rather than a stand-in."""
     if request.module.__name__ not in _BRIDGE_MODULES:
         yield
         return
-    threads = torch.get_num_threads()
+    import ssprop
+    threads, mode = torch.get_num_threads(), ssprop.get_jit_mode()
     torch.set_num_threads(1)
     torch.manual_seed(0)
+    ssprop.set_jit_mode("blocking")
     try:
         yield
     finally:
         torch.set_num_threads(threads)
+        ssprop.set_jit_mode(mode)
 
 
 @pytest.fixture

@@ -251,7 +251,8 @@ def test_stats_count_dense_and_actual_flops():
     ssprop.reset_stats()
     assert ssprop.stats() == {"dense_backward_flops": 0.0, "actual_backward_flops": 0.0,
                               "kernels_compiled": 0, "memory_hits": 0, "disk_hits": 0,
-                              "compile_ms": 0.0}
+                              "compile_ms": 0.0, "tactic_timings": 0, "provisional_calls": 0,
+                              "rejected_candidates": 0}
     # N 2, Cin 4, Cout 10, 3x3, output 5x5: 2*2*25*4*9 = 3600 per output channel.
     x = torch.randn(2, 4, 7, 7, requires_grad=True)
     w = torch.randn(10, 4, 3, 3, requires_grad=True)

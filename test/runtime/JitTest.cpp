@@ -14,6 +14,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstring>
 #include <functional>
 #include <mutex>
@@ -410,6 +411,105 @@ TEST_F(ResolverFixture, AnotherKOrTargetIsAnotherLayer) {
   exact.allowTf32 = false;
   EXPECT_NE(resolver.resolve(baseLayer(), exact, timer()), first);
   EXPECT_EQ(resolver.getHits(), 0);
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Background compiles and verification
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// A resolver whose compiler sleeps 200 ms per kernel, in background mode.
+struct BackgroundFixture : ResolverFixture {
+  FakeCompiler slowCompiler{std::make_shared<std::atomic<int>>(0), 1000,
+                            std::chrono::milliseconds(200)};
+  Jit slowJit{KernelCache::Options{}, layerCompiler.get(), slowCompiler.get()};
+  LayerResolver slow{slowJit, selector, /*backgroundWorkers=*/2};
+
+  std::shared_ptr<const ResolvedLayer> resolveInBackground() {
+    return slow.resolve(baseLayer(), target, timer(), true, JitMode::background);
+  }
+};
+
+TEST_F(BackgroundFixture, TheGatheredPathStandsInUntilTheKernelsAreCompiled) {
+  const auto start = Clock::now();
+  auto first = resolveInBackground();
+  EXPECT_LT(Clock::now() - start, std::chrono::milliseconds(150));
+  EXPECT_TRUE(first->provisional);
+  EXPECT_EQ(first->tactic, Tactic::gathered());
+  EXPECT_EQ(timings, 0);
+  EXPECT_TRUE(resolveInBackground()->provisional); // one compile job only
+  slow.waitForBackgroundCompiles();
+  const int compiles = *slowCompiler.calls;
+  auto ready = resolveInBackground();
+  EXPECT_FALSE(ready->provisional);
+  EXPECT_EQ(ready->tactic.kind, TacticKind::generated);
+  EXPECT_GT(timings, 0);
+  EXPECT_EQ(*slowCompiler.calls, compiles); // timing compiled nothing more
+  EXPECT_EQ(slow.getStats().provisional, 2);
+  EXPECT_EQ(resolveInBackground(), ready); // memoised
+}
+
+TEST_F(BackgroundFixture, DestructionWaitsForTheRunningCompiles) {
+  auto resolver = std::make_unique<LayerResolver>(slowJit, selector, 1);
+  resolver->resolve(baseLayer(), target, timer(), true, JitMode::background);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(resolver->getBackgroundPending(), 1);
+  const int started = *slowCompiler.calls;
+  resolver.reset(); // joins the running job; nothing after it starts
+  EXPECT_GE(started, 1);
+  EXPECT_GE(*slowCompiler.calls, started);
+}
+
+TEST_F(BackgroundFixture, AStoppedCompilerStartsNothing) {
+  slow.stopBackgroundCompiles();
+  EXPECT_TRUE(resolveInBackground()->provisional);
+  EXPECT_EQ(slow.getBackgroundPending(), 0);
+  EXPECT_EQ(*slowCompiler.calls, 0);
+}
+
+TEST_F(ResolverFixture, ACandidateThatFailsVerificationIsNeverChosen) {
+  const Tactic wrong = Tactic::generated(getSimtTileConfigs()[0]);
+  generatedMs = 0.5; // every generated tile beats gathered's 1 ms
+  LayerResolver::Probe probe(timer(), [&](const ResolvedLayer &candidate) {
+    return candidate.tactic == wrong ? std::string("grad_weight differs")
+                                     : std::string();
+  });
+  testing::internal::CaptureStderr();
+  auto layer = resolver.resolve(baseLayer(), target, probe);
+  const std::string warnings = testing::internal::GetCapturedStderr();
+  EXPECT_NE(layer->tactic, wrong);
+  EXPECT_EQ(layer->tactic.kind, TacticKind::generated);
+  EXPECT_EQ(resolver.getStats().rejected, 1);
+  EXPECT_TRUE(selector.isRejected(getTacticKey(baseLayer(), target), wrong));
+  EXPECT_NE(warnings.find("ssprop: warning: " + wrong.getName() +
+                          " gives wrong results on layer "),
+            std::string::npos)
+      << warnings;
+  EXPECT_NE(warnings.find("(grad_weight differs)"), std::string::npos);
+}
+
+TEST_F(ResolverFixture, AForcedCandidateThatFailsVerificationGivesWay) {
+  const Tactic wrong = Tactic::generated(getSimtTileConfigs()[1]);
+  setForcedTacticName(wrong.getName());
+  LayerResolver::Probe probe(timer(), [](const ResolvedLayer &) {
+    return std::string("grad_input differs");
+  });
+  testing::internal::CaptureStderr();
+  auto layer = resolver.resolve(baseLayer(), target, probe);
+  testing::internal::GetCapturedStderr();
+  EXPECT_EQ(layer->tactic, Tactic::gathered());
+  EXPECT_EQ(resolver.getStats().rejected, 1);
+  // Without verification the forced tactic runs.
+  setVerifying(false);
+  setForcedTacticName("");
+  setForcedTacticName(wrong.getName());
+  EXPECT_EQ(resolver.resolve(baseLayer(), target, probe)->tactic, wrong);
+  setVerifying(true);
 }
 
 } // namespace

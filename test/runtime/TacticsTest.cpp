@@ -174,7 +174,7 @@ TEST(Tactics, ForeignOrDamagedTimingFileIsIgnoredAndReplaced) {
   std::ifstream in(file);
   std::string header;
   std::getline(in, header);
-  EXPECT_EQ(header, "ssprop-timing-v1");
+  EXPECT_EQ(header, "ssprop-timing-v2");
 }
 
 TEST(Tactics, WithoutTf32F32LayersGetOnlyExactTiles) {
@@ -300,7 +300,7 @@ TEST(TimingCache, ALinkInPlaceOfTheFileIsNeitherReadNorFollowed) {
   fs::create_directories(dir / "timing");
   fs::path victim = fs::path(freshDir("timing-victim")) / "victim.txt";
   fs::create_directories(victim.parent_path());
-  std::ofstream(victim) << "ssprop-timing-v1\nlayer\tgathered-cudnn\t0.1\n";
+  std::ofstream(victim) << "ssprop-timing-v2\nlayer\tgathered-cudnn\t0.1\n";
   fs::create_symlink(victim, timingFile(dir));
   FakeTimer timer;
   timer.times = {{"generated:64x64x16_4x4", 1.0}};
@@ -310,7 +310,7 @@ TEST(TimingCache, ALinkInPlaceOfTheFileIsNeitherReadNorFollowed) {
       << "the linked file's choice was used";
   std::ifstream in(victim);
   std::string text((std::istreambuf_iterator<char>(in)), {});
-  EXPECT_EQ(text, "ssprop-timing-v1\nlayer\tgathered-cudnn\t0.1\n")
+  EXPECT_EQ(text, "ssprop-timing-v2\nlayer\tgathered-cudnn\t0.1\n")
       << "the victim's file was overwritten";
   EXPECT_FALSE(fs::is_symlink(timingFile(dir))) << "replaced by our own file";
 }

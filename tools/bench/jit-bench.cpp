@@ -122,10 +122,10 @@ int main(int argc, char **argv) {
   LayerResolver resolver(jit, selector);
   LayerTarget target;
   target.options = options;
-  auto fakeTimer = [](const ResolvedLayer &candidate) {
+  const LayerResolver::Probe fakeTimer([](const ResolvedLayer &candidate) {
     return candidate.tactic == Tactic::generated(getDefaultTileConfig()) ? 1.0
                                                                          : 2.0;
-  };
+  });
   resolver.resolve(layer, target, fakeTimer);
   t = Clock::now();
   for (int i = 0; i < kLookups; ++i)

@@ -52,6 +52,7 @@ def step_ms(model, name, batch, warmup, repeats):
 
 def bench_model(name, args):
     import ssprop
+    ssprop.set_jit_mode("blocking")  # the warm-up compiles what the timed steps run
     channels, _ = INPUTS[name]
     dense = models.build_model(name, in_channels=channels).cuda()
     timing = (name, args.batch, args.warmup, args.repeats)

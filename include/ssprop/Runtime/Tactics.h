@@ -22,6 +22,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -30,6 +31,13 @@ namespace ssprop {
 
 /// A bad forced tactic or a layer no candidate could run.
 class TacticError : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// A candidate whose results differ from the reference path's: thrown by a
+/// timer, it is disabled for the layer and recorded in the timing cache.
+class RejectedCandidate : public std::runtime_error {
 public:
   using std::runtime_error::runtime_error;
 };
@@ -105,8 +113,10 @@ public:
 
   /// The tactic for `layerKey` among `candidates`: the forced tactic if any
   /// (which must be one of them), else the cached choice, else the fastest
-  /// as timed by `timer`, which is then cached. Thread-safe; `timer` runs
-  /// under the selector's lock and must not call back into it.
+  /// as timed by `timer`, which is then cached. Rejected candidates are not
+  /// timed; one the timer rejects (RejectedCandidate) is recorded as such.
+  /// Thread-safe; `timer` runs under the selector's lock and must not call
+  /// back into it.
   Tactic choose(const std::string &layerKey,
                 const std::vector<Tactic> &candidates, const Timer &timer);
 
@@ -114,25 +124,46 @@ public:
   std::optional<Tactic> lookup(const std::string &layerKey,
                                const std::vector<Tactic> &candidates) const;
 
+  /// Disables `tactic` for `layerKey` (here and in the timing cache) with
+  /// one warning saying `why`.
+  void reject(const std::string &layerKey, const Tactic &tactic,
+              const std::string &why);
+  bool isRejected(const std::string &layerKey, const Tactic &tactic) const;
+
+  /// The recorded time of `tactic`, the choice for `layerKey`, if it is.
+  std::optional<double> getMilliseconds(const std::string &layerKey,
+                                        const Tactic &tactic) const;
+
   /// How many candidates were timed (for tests and statistics).
   int getTimings() const;
 
-private:
-  using Choices = std::map<std::string, std::pair<std::string, double>>;
+  /// A timing cache's content: the choice (tactic, milliseconds) and the
+  /// rejected tactics per layer key.
+  struct Timings {
+    std::map<std::string, std::pair<std::string, double>> choices;
+    std::map<std::string, std::set<std::string>> rejected;
+  };
 
+private:
   /// Opens the timing cache `key` under `directory`.
   void open(const std::string &directory, const std::string &key);
-  std::optional<Tactic> findCached(const std::string &layerKey,
-                                   const std::vector<Tactic> &candidates) const;
-  /// The timing cache file's choices (none if it is missing or untrusted).
-  Choices readChoices() const;
-  /// Adds the choice for `layerKey` to the file, keeping other processes'.
+  std::optional<std::pair<Tactic, double>>
+  findCached(const std::string &layerKey,
+             const std::vector<Tactic> &candidates) const;
+  bool isRejectedLocked(const std::string &layerKey,
+                        const Tactic &tactic) const;
+  void rejectLocked(const std::string &layerKey, const Tactic &tactic,
+                    const std::string &why);
+  /// The timing cache file's content (none if it is missing or untrusted).
+  Timings readTimings() const;
+  /// Adds what this process knows of `layerKey` to the file, keeping other
+  /// processes' news.
   void save(const std::string &layerKey);
 
   std::string path;
   mutable std::mutex mutex;
-  Choices choices;
-  int timings = 0;
+  Timings timings;
+  int timed = 0;
 };
 
 } // namespace ssprop

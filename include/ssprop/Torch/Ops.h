@@ -65,9 +65,31 @@ struct Stats {
   int64_t memoryHits = 0;
   int64_t diskHits = 0;
   double compileMs = 0;
+  int64_t tacticTimings = 0;      ///< candidates timed
+  int64_t provisionalCalls = 0;   ///< gathered calls while kernels compiled
+  int64_t rejectedCandidates = 0; ///< generated candidates that failed
+                                  ///< verification
 };
 SSPROP_TORCH_API Stats stats();
 SSPROP_TORCH_API void resetStats();
+
+/// Whether layers run their gathered path while their kernels compile in the
+/// background ("background", the default) or wait for them ("blocking");
+/// the first value is $SSPROP_JIT. Throws std::invalid_argument for another
+/// name.
+SSPROP_TORCH_API void setJit(const std::string &mode);
+SSPROP_TORCH_API std::string getJit();
+/// Whether generated kernels are verified against the gathered reference
+/// before they first run (the first value is $SSPROP_VERIFY, default 1).
+SSPROP_TORCH_API void setVerify(bool verify);
+/// Blocks until every background compile has finished. A C++ program whose
+/// layers compile in the background calls it (or stopCompiles) before it
+/// exits: a compile still running while exit() destroys LLVM's statics
+/// would crash.
+SSPROP_TORCH_API void waitForCompiles();
+/// Drops the background compiles not started, waits for the running ones,
+/// and starts no more (Python calls it at exit).
+SSPROP_TORCH_API void stopCompiles();
 
 } // namespace ssprop
 
