@@ -167,6 +167,13 @@ LayerResolver::Stats LayerResolver::getStats() const {
   return stats;
 }
 
+std::optional<double>
+LayerResolver::getMilliseconds(const ConvLayerSpec &spec,
+                               const LayerTarget &target,
+                               const Tactic &tactic) const {
+  return selector.getMilliseconds(getTacticKey(spec, target), tactic);
+}
+
 void LayerResolver::resetStats() {
   std::lock_guard<std::mutex> lock(mutex);
   stats = Stats();

@@ -17,6 +17,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <sstream>
 
 using namespace mlir;
@@ -53,12 +54,20 @@ public:
     });
   }
 
-  /// The lowered module, or null with `diagnostics` set.
-  OwningOpRef<ModuleOp> lower(const std::string &irText) {
+  /// The parsed and verified module, or null with `diagnostics` set.
+  OwningOpRef<ModuleOp> parse(const std::string &irText) {
     OwningOpRef<ModuleOp> module =
         parseSourceString<ModuleOp>(irText, &context, kBufferName);
     if (!module)
       return fail("cannot parse the layer IR");
+    return module;
+  }
+
+  /// The lowered module, or null with `diagnostics` set.
+  OwningOpRef<ModuleOp> lower(const std::string &irText) {
+    OwningOpRef<ModuleOp> module = parse(irText);
+    if (!module)
+      return nullptr;
     PassManager pm(&context);
     pm.addPass(mlir::ssprop::createSSPropLowerToGemmPass());
     if (failed(pm.run(*module)))
@@ -210,6 +219,100 @@ ModuleCompileResult compileModule(const std::string &irText,
                                   const CodegenOptions &options) {
   return compileModuleWith(
       irText, [&](func::FuncOp func) { return emitCudaPlan(func, options); });
+}
+
+namespace {
+
+/// A layer's name: its op's location name, else `file:line`.
+std::string getLayerName(Location loc) {
+  if (auto name = dyn_cast<NameLoc>(loc))
+    return name.getName().str();
+  if (auto file = dyn_cast<FileLineColLoc>(loc))
+    return file.getFilename().str() + ":" + std::to_string(file.getLine());
+  return "layer";
+}
+
+ElementType getElementType(Type type) {
+  if (type.isF16())
+    return ElementType::f16;
+  if (type.isBF16())
+    return ElementType::bf16;
+  return ElementType::f32;
+}
+
+/// The op's layer, keeping its own keep.
+ExportedLayer readLayer(mlir::ssprop::Conv2DBackwardOp op) {
+  ExportedLayer layer;
+  layer.name = getLayerName(op.getLoc());
+  ConvLayerSpec &spec = layer.spec;
+  auto inputType = cast<RankedTensorType>(op.getInput().getType());
+  auto weightType = cast<RankedTensorType>(op.getWeight().getType());
+  for (int i = 0; i < 4; ++i) {
+    spec.inputShape[i] = inputType.getDimSize(i);
+    spec.weightShape[i] = weightType.getDimSize(i);
+  }
+  for (int i = 0; i < 2; ++i) {
+    spec.stride[i] = op.getStride()[i];
+    spec.padding[i] = op.getPadding()[i];
+    spec.dilation[i] = op.getDilation()[i];
+  }
+  spec.groups = static_cast<int64_t>(op.getGroups());
+  spec.dtype = getElementType(inputType.getElementType());
+  auto sparsity = op.getSparsity();
+  spec.keep = sparsity.getKeepFraction();
+  spec.select = sparsity.getSelect() == mlir::ssprop::SelectKind::random
+                    ? Select::random
+                    : Select::topk;
+  spec.weightOnly = sparsity.getGrads() == mlir::ssprop::GradsKind::weight_only;
+  spec.needInputGrad = !op->getResult(0).use_empty();
+  layer.hasBias = !op->getResult(2).use_empty();
+  return layer;
+}
+
+/// Whether two ops belong to one layer: everything but keep and the
+/// gradients used.
+bool isSameLayer(const ExportedLayer &a, const ExportedLayer &b) {
+  ConvLayerSpec x = a.spec, y = b.spec;
+  x.keep = y.keep = 1.0;
+  x.needInputGrad = y.needInputGrad = true;
+  return a.name == b.name && x.inputShape == y.inputShape &&
+         x.weightShape == y.weightShape && x.stride == y.stride &&
+         x.padding == y.padding && x.dilation == y.dilation &&
+         x.groups == y.groups && x.dtype == y.dtype && x.select == y.select &&
+         x.weightOnly == y.weightOnly;
+}
+
+} // namespace
+
+NetworkReadResult readNetworkLayers(const std::string &irText) {
+  NetworkReadResult result;
+  if (std::optional<TextPosition> deep = findExcessiveNesting(irText)) {
+    result.error = describeExcessiveNesting(Session::kBufferName, *deep);
+    return result;
+  }
+  Session session;
+  OwningOpRef<ModuleOp> module = session.parse(irText);
+  if (!module) {
+    result.error = session.diagnostics;
+    return result;
+  }
+  module->walk([&](mlir::ssprop::Conv2DBackwardOp op) {
+    ExportedLayer layer = readLayer(op);
+    auto same = std::find_if(
+        result.layers.begin(), result.layers.end(),
+        [&](const ExportedLayer &known) { return isSameLayer(known, layer); });
+    if (same == result.layers.end()) {
+      layer.keeps = {layer.spec.keep};
+      result.layers.push_back(std::move(layer));
+      return;
+    }
+    same->keeps.push_back(layer.spec.keep);
+    same->hasBias |= layer.hasBias;
+    same->spec.needInputGrad |= layer.spec.needInputGrad;
+  });
+  if (result.layers.empty())
+    result.error = "the module has no ssprop.conv2d_backward op";
+  return result;
 }
 
 std::optional<CpuTarget> getHostCpuTarget() { return detectHostCpu(); }

@@ -169,6 +169,17 @@ std::vector<Tactic> getConvTacticsCpu(const ConvBackwardArgs &args) {
   return getCpuTacticCandidates(args.spec, getGeneratedIsa(args));
 }
 
+PreparedLayer prepareConvCpu(const ConvBackwardArgs &args) {
+  if (!getGeneratedIsa(args)) // the host backward: nothing to compile or time
+    return {"", Tactic::gathered(Device::cpu), {}, std::nullopt};
+  const LayerTarget target = getTarget();
+  LayerResolver &resolver = getCpuResolver();
+  return describeResolved(
+      resolver, args.spec, target,
+      *resolver.resolve(args.spec, target, getProbe(args), /*mayTime=*/true,
+                        JitMode::blocking));
+}
+
 Tensor3 convBackwardCpu(const ConvBackwardArgs &args) {
   if (!getGeneratedIsa(args))
     return convBackwardHost(args);

@@ -135,6 +135,15 @@ Tensor3 runOrFallBack(const ResolvedLayer &layer, const ConvBackwardArgs &args) 
   }
 }
 
+LayerResolver::Probe getProbe(const ConvBackwardArgs &args) {
+  return {[&](const ResolvedLayer &candidate) {
+            return timeCandidate(candidate, args);
+          },
+          [&](const ResolvedLayer &candidate) {
+            return verify(candidate, args);
+          }};
+}
+
 DeviceIdentity getDeviceIdentity(const cudaDeviceProp &device) {
   int driver = 0, runtime = 0;
   cudaDriverGetVersion(&driver);
@@ -208,21 +217,27 @@ Tensor3 convBackwardCuda(const ConvBackwardArgs &args) {
                          c10::cuda::CaptureStatus::None;
     std::shared_ptr<const ResolvedLayer> layer =
         getResolver(at::cuda::current_device(), *device)
-            .resolve(
-                args.spec, getTarget(*device, *arch),
-                {[&](const ResolvedLayer &candidate) {
-                   return timeCandidate(candidate, args);
-                 },
-                 [&](const ResolvedLayer &candidate) {
-                   return verify(candidate, args);
-                 }},
-                mayTime, getJitMode());
+            .resolve(args.spec, getTarget(*device, *arch), getProbe(args),
+                     mayTime, getJitMode());
     return runOrFallBack(*layer, args);
   } catch (const c10::Error &) {
     throw;
   } catch (const std::exception &error) {
     TORCH_CHECK(false, error.what());
   }
+}
+
+PreparedLayer prepareConvCuda(const ConvBackwardArgs &args) {
+  const cudaDeviceProp *device = at::cuda::getCurrentDeviceProperties();
+  std::optional<Arch> arch = getArch(*device);
+  if (!hasGeneratedKernels(args.input.scalar_type()) || !arch)
+    return {"", Tactic::gathered(), {}, std::nullopt};
+  const LayerTarget target = getTarget(*device, *arch);
+  LayerResolver &resolver = getResolver(at::cuda::current_device(), *device);
+  return describeResolved(
+      resolver, args.spec, target,
+      *resolver.resolve(args.spec, target, getProbe(args), /*mayTime=*/true,
+                        JitMode::blocking));
 }
 
 void forEachResolver(const std::function<void(LayerResolver &)> &visit) {

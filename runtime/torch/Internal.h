@@ -26,6 +26,8 @@
 
 namespace ssprop {
 class LayerResolver;
+struct LayerTarget;
+struct ResolvedLayer;
 } // namespace ssprop
 
 namespace ssprop::torch_bridge {
@@ -246,6 +248,23 @@ struct RuntimeStats {
 };
 RuntimeStats getRuntimeStats();
 void resetRuntimeStats();
+
+/// What a layer resolved to, for the engine build's plan.
+struct PreparedLayer {
+  std::string key; ///< the timing cache's key
+  Tactic tactic;
+  std::vector<std::string> kernels;
+  std::optional<double> ms; ///< the chosen tactic's time, if it was timed
+};
+/// What `layer`, the resolution of `spec` on `target`, runs.
+PreparedLayer describeResolved(const LayerResolver &resolver,
+                               const ConvLayerSpec &spec,
+                               const LayerTarget &target,
+                               const ResolvedLayer &layer);
+/// Resolves a layer now, as its training would but blocking: compiled,
+/// verified and timed (on the CPU or the current GPU).
+PreparedLayer prepareConvCpu(const ConvBackwardArgs &args);
+PreparedLayer prepareConvCuda(const ConvBackwardArgs &args);
 
 /// Calls `visit` with the CPU's layer resolver and each GPU's made so far.
 void forEachResolver(const std::function<void(LayerResolver &)> &visit);

@@ -16,6 +16,7 @@
 #include "ssprop/Core/CpuCodegenOptions.h"
 #include "ssprop/Core/KernelPlan.h"
 #include "ssprop/Core/LayerSpec.h"
+#include "ssprop/Core/NetworkIR.h"
 
 #include <cstdint>
 #include <memory>
@@ -103,6 +104,19 @@ struct ModuleCompileResult {
 };
 ModuleCompileResult compileModule(const std::string &irText,
                                   const CodegenOptions &options);
+
+/// The layers of a module of conv2d_backward ops (as ssprop.export_ir writes
+/// it), verified: one per distinct (location name, shapes, geometry, select,
+/// grads), its keeps those of its ops in order; named after the op's
+/// location (`loc("layer1.0.conv1")`, else `file:line`). A layer has a bias
+/// when some op's bias gradient is used, needs its input gradient when some
+/// op's input gradient is used.
+struct NetworkReadResult {
+  std::string error;
+  std::vector<ExportedLayer> layers;
+  bool ok() const { return error.empty(); }
+};
+NetworkReadResult readNetworkLayers(const std::string &irText);
 
 } // namespace ssprop
 

@@ -111,6 +111,11 @@ public:
   void resetStats();
   /// Layers in the memo.
   size_t getMemoSize() const;
+  /// The timed milliseconds of `tactic`, the layer's recorded choice, if it
+  /// is.
+  std::optional<double> getMilliseconds(const ConvLayerSpec &spec,
+                                        const LayerTarget &target,
+                                        const Tactic &tactic) const;
   /// Blocks until the background compiles are done.
   void waitForBackgroundCompiles() { background.waitIdle(); }
   /// Drops the queued background compiles and waits for the running ones;
