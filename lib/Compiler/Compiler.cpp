@@ -95,29 +95,6 @@ std::string buildConvBackwardIR(const ConvLayerSpec &spec) {
 }
 
 namespace {
-/// What buildConvBackwardIR needs to write valid types; the IR verifier
-/// checks every other relation.
-std::string validateGeometry(const ConvLayerSpec &spec) {
-  for (int i = 0; i < 4; ++i)
-    if (spec.inputShape[i] < 1 || spec.weightShape[i] < 1)
-      return "every input and weight dimension must be >= 1";
-  for (int axis = 0; axis < 2; ++axis) {
-    if (spec.stride[axis] < 1 || spec.dilation[axis] < 1 ||
-        spec.padding[axis] < 0)
-      return "stride and dilation must be >= 1 and padding >= 0";
-    std::optional<int64_t> size = getConvOutputSize(
-        spec.inputShape[2 + axis], spec.weightShape[2 + axis],
-        spec.stride[axis], spec.padding[axis], spec.dilation[axis]);
-    if (!size)
-      return "the convolution geometry overflows 64-bit arithmetic";
-    if (*size < 1)
-      return "the dilated kernel does not fit in the padded input";
-  }
-  return "";
-}
-} // namespace
-
-namespace {
 /// The plans of every function of `irText`, lowered and emitted by `emit`.
 template <typename Emit>
 ModuleCompileResult compileModuleWith(const std::string &irText, Emit emit) {
@@ -148,7 +125,7 @@ ModuleCompileResult compileModuleWith(const std::string &irText, Emit emit) {
 template <typename Emit>
 CompileResult compileLayer(const ConvLayerSpec &spec, Emit emit) {
   CompileResult result;
-  result.error = validateGeometry(spec);
+  result.error = getGeometryError(spec);
   if (!result.ok())
     return result;
   ModuleCompileResult module =

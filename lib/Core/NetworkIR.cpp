@@ -64,6 +64,15 @@ std::string formatLayerComment(const ExportedLayer &layer) {
   return os.str();
 }
 
+/// What formatBackwardIR needs to write a layer.
+void checkLayer(const ExportedLayer &layer) {
+  const std::string error = getGeometryError(layer.spec);
+  if (!error.empty())
+    throw std::invalid_argument("layer '" + layer.name + "': " + error);
+  if (layer.keeps.empty())
+    throw std::invalid_argument("layer '" + layer.name + "' has no keep");
+}
+
 } // namespace
 
 std::vector<double> distinctKeeps(const std::vector<double> &keeps,
@@ -129,8 +138,7 @@ std::string formatBackwardIR(const std::string &name,
   int op = 0;
   for (size_t i = 0; i < layers.size(); ++i) {
     const ExportedLayer &layer = layers[i];
-    if (layer.keeps.empty())
-      throw std::invalid_argument("layer '" + layer.name + "' has no keep");
+    checkLayer(layer);
     const ConvBackwardTypes t = getConvBackwardTypes(layer.spec);
     const std::string n = std::to_string(i);
     arguments.insert(arguments.end(),

@@ -175,7 +175,7 @@ std::string errorOf(const std::string &name,
   return "no error";
 }
 
-TEST(NetworkIR, RejectsBadNamesAndEmptyNetworks) {
+TEST(NetworkIR, RejectsBadNamesAndLayers) {
   EXPECT_EQ(errorOf("1x", tinyNetwork()),
             "name must be an MLIR identifier (letters, digits, _ $ .), got "
             "'1x'");
@@ -188,6 +188,10 @@ TEST(NetworkIR, RejectsBadNamesAndEmptyNetworks) {
   std::vector<ExportedLayer> noKeep = tinyNetwork();
   noKeep[0].keeps.clear();
   EXPECT_EQ(errorOf("net", noKeep), "layer 'features.1' has no keep");
+  std::vector<ExportedLayer> tooSmall = tinyNetwork();
+  tooSmall[1].spec.inputShape = {2, 3, 8, 0};
+  EXPECT_EQ(errorOf("net", tooSmall),
+            "layer 'stem': every input and weight dimension must be >= 1");
 }
 
 TEST(NetworkIR, DistinctKeepsAreTheLargestPerKeptCount) {

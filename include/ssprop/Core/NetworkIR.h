@@ -42,7 +42,8 @@ std::vector<double> distinctKeeps(const std::vector<double> &keeps,
 /// are the gradients training needs: the input gradient only where
 /// spec.needInputGrad, the bias gradient only where hasBias. Throws
 /// std::invalid_argument if `name` is not an MLIR identifier
-/// ([A-Za-z_][A-Za-z0-9_$.]*) or there is no layer.
+/// ([A-Za-z_][A-Za-z0-9_$.]*), there is no layer, or a layer has no keep or
+/// a geometry getGeometryError rejects.
 std::string formatBackwardIR(const std::string &name,
                              const std::vector<ExportedLayer> &layers);
 
