@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 import ssprop
-from ssprop.export import conv_calls
+from ssprop.export import conv_calls, network_layers
 from ssprop.nn import Conv2d
 
 
@@ -256,3 +256,15 @@ def test_ssprop_compile_reads_it(ssprop_tool, tmp_path, images):
     help_text = run(compile_, "--help", stdin="")
     assert "--arch" in help_text
     run(compile_, str(path), "--arch", "sm_80", "--cache-dir", str(tmp_path / "cache"), stdin="")
+
+
+def test_network_layers_in_backward_order(images):
+    layers = network_layers(Variants(), images, keep=[1.0, 0.5])
+    assert layers.size() == len(expected_layers())
+    assert layers.ir("variants") == ssprop.export_ir(Variants(), images, keep=[1.0, 0.5],
+                                                     name="variants")
+    with pytest.raises(RuntimeError, match="^" + re.escape(
+            "ssprop.export_ir: input_shape must have 4 dimensions, got [3, 8, 8]")):
+        layers.add("x", [3, 8, 8], [4, 3, 1, 1], [1, 1], [0, 0], [1, 1], 1, torch.float32, 1.0,
+                   [], "topk", False, True, True)
+    assert layers.size() == len(expected_layers())
