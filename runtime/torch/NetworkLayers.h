@@ -19,7 +19,12 @@
 
 #include <cstdint>
 #include <string>
+#include <tuple>
 #include <vector>
+
+namespace ssprop::nn {
+class Conv2dImpl;
+} // namespace ssprop::nn
 
 namespace ssprop::torch_bridge {
 
@@ -39,6 +44,13 @@ struct ConvCall {
   double keep = 1.0;
   std::string select;
   bool weightOnly = false, needsInputGrad = true, hasBias = true;
+
+  auto tie() const {
+    return std::tie(name, inputShape, weightShape, stride, padding, dilation,
+                    groups, dtype, keep, select, weightOnly, needsInputGrad,
+                    hasBias);
+  }
+  bool operator==(const ConvCall &other) const { return tie() == other.tie(); }
 };
 
 /// The layer of `call`, its backward run with distinctKeeps of `keeps` (none:
@@ -48,6 +60,10 @@ struct ConvCall {
 /// getGeometryError rejects.
 ExportedLayer makeExportedLayer(const char *where, const ConvCall &call,
                                 const std::vector<double> &keeps);
+
+/// Reports a call of `layer` on `input` to ssprop::recordLayers when it
+/// records on this thread; else does nothing.
+void recordConvCall(const nn::Conv2dImpl &layer, const at::Tensor &input);
 
 } // namespace ssprop::torch_bridge
 

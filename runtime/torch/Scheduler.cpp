@@ -15,6 +15,8 @@
 #include <torch/custom_class.h>
 #include <torch/library.h>
 
+#include <algorithm>
+
 namespace ssprop {
 namespace {
 
@@ -96,6 +98,12 @@ double DropScheduler::averageKeep(int64_t iterationsPerEpoch) const {
 
 std::vector<double> DropScheduler::distinctKeeps() const {
   return checked(kWhere, [&] { return schedule_.distinctKeeps(); });
+}
+
+bool DropScheduler::drives(const torch::nn::Module &layer) const {
+  return std::any_of(layers_.begin(), layers_.end(), [&](const auto &driven) {
+    return driven.get() == &layer;
+  });
 }
 
 void DropScheduler::stepEpoch(int64_t epoch) { moveTo(epoch, iteration_); }
