@@ -5,6 +5,7 @@
 #include "ssprop/Codegen/CpuEmitter.h"
 #include "ssprop/Codegen/CudaEmitter.h"
 #include "ssprop/Core/InputLimits.h"
+#include "ssprop/Core/NetworkIR.h"
 #include "ssprop/Dialect/SSProp/IR/SSPropDialect.h"
 #include "ssprop/Dialect/SSProp/IR/SSPropOps.h"
 #include "ssprop/Transforms/Passes.h"
@@ -18,26 +19,11 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
-#include <sstream>
 
 using namespace mlir;
 
 namespace ssprop {
 namespace {
-
-std::string tensorType(const std::vector<int64_t> &shape, ElementType dtype) {
-  std::ostringstream os;
-  os << "tensor<";
-  for (int64_t dim : shape)
-    os << dim << "x";
-  os << getElementTypeName(dtype) << ">";
-  return os.str();
-}
-
-std::string pair(const std::array<int64_t, 2> &values) {
-  return "[" + std::to_string(values[0]) + ", " + std::to_string(values[1]) +
-         "]";
-}
 
 /// Parses, lowers and emits `irText`, collecting diagnostics as text.
 class Session {
@@ -108,56 +94,15 @@ std::string print(ModuleOp module) {
 } // namespace
 
 std::string buildConvBackwardIR(const ConvLayerSpec &spec) {
-  const auto &x = spec.inputShape;
-  const auto &w = spec.weightShape;
-  std::vector<int64_t> dyShape = {x[0], w[0], spec.getOutputSize(0),
-                                 spec.getOutputSize(1)};
-  std::string dy = tensorType(dyShape, spec.dtype);
-  std::string input = tensorType({x.begin(), x.end()}, spec.dtype);
-  std::string weight = tensorType({w.begin(), w.end()}, spec.dtype);
-  std::string bias = tensorType({w[0]}, spec.dtype);
-
-  std::ostringstream os;
-  os << "func.func @conv2d_backward(%dy: " << dy << ", %x: " << input
-     << ", %w: " << weight << ")\n    -> (" << weight << ", " << bias
-     << (spec.needInputGrad ? ", " + input : "") << ") {\n"
-     << "  %gi, %gw, %gb = ssprop.conv2d_backward %dy, %x, %w\n"
-     << "      stride = " << pair(spec.stride)
-     << " padding = " << pair(spec.padding)
-     << " dilation = " << pair(spec.dilation) << " groups = " << spec.groups
-     << "\n      sparsity = <keep = " << formatKeep(spec.keep)
-     << ", select = " << getSelectName(spec.select)
-     << (spec.weightOnly ? ", grads = weight_only" : "") << ">\n"
-     << "      : (" << dy << ", " << input << ", " << weight << ")\n"
-     << "      -> (" << input << ", " << weight << ", " << bias << ")\n"
-     << "  return %gw, %gb" << (spec.needInputGrad ? ", %gi" : "") << " : "
-     << weight << ", " << bias << (spec.needInputGrad ? ", " + input : "")
-     << "\n}\n";
-  return os.str();
+  const ConvBackwardTypes t = getConvBackwardTypes(spec);
+  const std::string inputGrad = spec.needInputGrad ? ", " + t.input : "";
+  return "func.func @conv2d_backward(%dy: " + t.gradOutput +
+         ", %x: " + t.input + ", %w: " + t.weight + ")\n    -> (" + t.weight +
+         ", " + t.bias + inputGrad + ") {\n  " +
+         formatConvBackwardOp(spec, spec.keep, "%gi, %gw, %gb", "%dy, %x, %w") +
+         "\n  return %gw, %gb" + (spec.needInputGrad ? ", %gi" : "") + " : " +
+         t.weight + ", " + t.bias + inputGrad + "\n}\n";
 }
-
-namespace {
-/// What buildConvBackwardIR needs to write valid types; the IR verifier
-/// checks every other relation.
-std::string validateGeometry(const ConvLayerSpec &spec) {
-  for (int i = 0; i < 4; ++i)
-    if (spec.inputShape[i] < 1 || spec.weightShape[i] < 1)
-      return "every input and weight dimension must be >= 1";
-  for (int axis = 0; axis < 2; ++axis) {
-    if (spec.stride[axis] < 1 || spec.dilation[axis] < 1 ||
-        spec.padding[axis] < 0)
-      return "stride and dilation must be >= 1 and padding >= 0";
-    std::optional<int64_t> size = getConvOutputSize(
-        spec.inputShape[2 + axis], spec.weightShape[2 + axis],
-        spec.stride[axis], spec.padding[axis], spec.dilation[axis]);
-    if (!size)
-      return "the convolution geometry overflows 64-bit arithmetic";
-    if (*size < 1)
-      return "the dilated kernel does not fit in the padded input";
-  }
-  return "";
-}
-} // namespace
 
 namespace {
 /// The plans of every function of `irText`, lowered and emitted by `emit`.
@@ -190,7 +135,7 @@ ModuleCompileResult compileModuleWith(const std::string &irText, Emit emit) {
 template <typename Emit>
 CompileResult compileLayer(const ConvLayerSpec &spec, Emit emit) {
   CompileResult result;
-  result.error = validateGeometry(spec);
+  result.error = getGeometryError(spec);
   if (!result.ok())
     return result;
   ModuleCompileResult module =

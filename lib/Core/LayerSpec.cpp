@@ -76,6 +76,25 @@ double ConvLayerSpec::getFlopsPerOutputChannel() const {
          static_cast<double>(weightShape[3]);
 }
 
+std::string getGeometryError(const ConvLayerSpec &spec) {
+  for (int i = 0; i < 4; ++i)
+    if (spec.inputShape[i] < 1 || spec.weightShape[i] < 1)
+      return "every input and weight dimension must be >= 1";
+  for (int axis = 0; axis < 2; ++axis) {
+    if (spec.stride[axis] < 1 || spec.dilation[axis] < 1 ||
+        spec.padding[axis] < 0)
+      return "stride and dilation must be >= 1 and padding >= 0";
+    std::optional<int64_t> size = getConvOutputSize(
+        spec.inputShape[2 + axis], spec.weightShape[2 + axis],
+        spec.stride[axis], spec.padding[axis], spec.dilation[axis]);
+    if (!size)
+      return "the convolution geometry overflows 64-bit arithmetic";
+    if (*size < 1)
+      return "the dilated kernel does not fit in the padded input";
+  }
+  return "";
+}
+
 bool isPointwise(const ConvGeometry &g) {
   return g.kernel == std::array<int64_t, 2>{1, 1} &&
          g.stride == std::array<int64_t, 2>{1, 1} &&

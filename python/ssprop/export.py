@@ -12,7 +12,9 @@ weight_only). The IR is one function: per recorded layer, in backward order
 at the layer's qualified name. Its results are every gradient training needs:
 not the input gradient of a layer whose input needs none (the images), not the
 bias gradient of a layer without bias. ``ssprop-opt`` and ``ssprop-compile``
-read it.
+read it. The library formats it (torch.classes.ssprop.NetworkLayers, on the
+C++ ssprop::formatBackwardIR that ssprop::exportIR calls too);
+``network_layers`` gives the recorded layers as that class.
 
 Only ssprop.nn.Conv2d layers are exported: plain torch.nn.Conv2d layers run
 dense backwards that ssprop does not compile (``ssprop.convert`` first), and
@@ -21,7 +23,6 @@ the dialect has no linear layer.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, List, Optional, Sequence, Tuple, Union
@@ -30,11 +31,9 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from .nn.modules import Conv2d
-from .ops import format_keep, kept_channels
 from .scheduler import DropScheduler
 
 _WHERE = "ssprop.export_ir"
-_ELEMENT_TYPES = {torch.float32: "f32", torch.float16: "f16", torch.bfloat16: "bf16"}
 
 
 @dataclass(frozen=True)
@@ -137,12 +136,11 @@ def _cuda_devices(model: torch.nn.Module, inputs) -> List[int]:
     return sorted({t.device.index for t in tensors if t.is_cuda})
 
 
-def _keeps_of(layer: Conv2d, call: ConvCall, keep, scheduler) -> List[float]:
+def _keeps_of(layer: Conv2d, keep: Optional[List[float]], scheduler) -> List[float]:
+    """The keeps of a layer's backward; none: its own keep."""
     if scheduler is not None and any(layer is m for m in scheduler.layers):
         return scheduler.distinct_keeps()
-    if keep is None:
-        return [call.keep]
-    return sorted(keep, reverse=True)
+    return keep or []
 
 
 def _checked_keeps(keep, scheduler) -> Optional[List[float]]:
@@ -162,67 +160,21 @@ def _checked_keeps(keep, scheduler) -> Optional[List[float]]:
     return [float(k) for k in keeps]
 
 
-def _tensor_type(shape: Iterable[int], element: str) -> str:
-    return "tensor<" + "x".join(str(d) for d in shape) + f"x{element}>"
-
-
-def _pair(values: Tuple[int, int]) -> str:
-    return f"[{values[0]}, {values[1]}]"
-
-
-def _string_literal(text: str) -> str:
-    """An MLIR string literal: quotes, backslashes and control characters
-    escaped as two hex digits."""
-    return '"' + "".join(c if c.isprintable() and c not in '"\\' else f"\\{ord(c):02X}"
-                         for c in text) + '"'
-
-
-def _element_type(call: ConvCall) -> str:
-    if call.dtype not in _ELEMENT_TYPES:
-        raise ValueError(f"{_WHERE}: layer '{call.name}' runs in {call.dtype}; the IR takes "
-                         f"float32, float16 or bfloat16")
-    return _ELEMENT_TYPES[call.dtype]
-
-
-def _distinct_by_kept_count(keeps: List[float], channels: int) -> List[float]:
-    """One keep (the largest) per kept-channel count: keeps with the same k
-    lower to the same kernels."""
-    by_count = {}
-    for k in keeps:
-        by_count.setdefault(kept_channels(k, channels), k)
-    return list(by_count.values())
-
-
-def _emit(function: str, layers: List[Tuple[ConvCall, List[float]]]) -> str:
-    args, body, results, result_types = [], [], [], []
-    op = 0
-    for i, (call, keeps) in enumerate(layers):
-        element = _element_type(call)
-        dy, x, w = (_tensor_type(s, element)
-                    for s in (call.output_shape, call.input_shape, call.weight_shape))
-        b = _tensor_type(call.weight_shape[:1], element)
-        args += [f"%dy{i}: {dy}", f"%x{i}: {x}", f"%w{i}: {w}"]
-        cout, cin = call.output_shape[1], call.input_shape[1]
-        body.append(f"  // {call.name}: {cin}->{cout}, "
-                    f"{call.weight_shape[2]}x{call.weight_shape[3]}, stride {call.stride[0]}, "
-                    f"{call.input_shape[2]}x{call.input_shape[3]} -> "
-                    f"{call.output_shape[2]}x{call.output_shape[3]}")
-        grads = ", grads = weight_only" if call.weight_only else ""
-        for keep in keeps:
-            body.append(
-                f"  %g{op}:3 = ssprop.conv2d_backward %dy{i}, %x{i}, %w{i}\n"
-                f"      stride = {_pair(call.stride)} padding = {_pair(call.padding)} "
-                f"dilation = {_pair(call.dilation)} groups = {call.groups}\n"
-                f"      sparsity = <keep = {format_keep(keep)}, select = {call.select}{grads}>\n"
-                f"      : ({dy}, {x}, {w})\n      -> ({x}, {w}, {b}) loc({_string_literal(call.name)})")
-            wanted = [(0, x)] * call.needs_input_grad + [(1, w)] + [(2, b)] * call.has_bias
-            results += [f"%g{op}#{r}" for r, _ in wanted]
-            result_types += [t for _, t in wanted]
-            op += 1
-    lines = [f"func.func @{function}(", ",\n".join("    " + a for a in args) + ")",
-             "    -> (" + ", ".join(result_types) + ") {", *body,
-             "  return " + ", ".join(results), "      : " + ", ".join(result_types), "}"]
-    return "\n".join(lines) + "\n"
+def network_layers(model: torch.nn.Module, example_inputs,
+                   keep: Union[float, Iterable[float], None] = None,
+                   scheduler: Optional[DropScheduler] = None) -> torch.ScriptObject:
+    """The ssprop.nn.Conv2d layers that ``model(*example_inputs)`` runs, the
+    last first, with the keeps their backward runs with (see export_ir), as a
+    ``torch.classes.ssprop.NetworkLayers``: ``.ir(name)`` formats their IR,
+    ``.size()`` counts them."""
+    keeps = _checked_keeps(keep, scheduler)
+    layers = torch.classes.ssprop.NetworkLayers()
+    for layer, call in reversed(conv_calls(model, example_inputs)):
+        layers.add(call.name, list(call.input_shape), list(call.weight_shape),
+                   list(call.stride), list(call.padding), list(call.dilation), call.groups,
+                   call.dtype, call.keep, _keeps_of(layer, keeps, scheduler), call.select,
+                   call.weight_only, call.needs_input_grad, call.has_bias)
+    return layers
 
 
 def export_ir(model: torch.nn.Module, example_inputs, keep: Union[float, Iterable[float], None] = None,
@@ -241,16 +193,7 @@ def export_ir(model: torch.nn.Module, example_inputs, keep: Union[float, Iterabl
     For a model too large to run, pass a copy on the meta device
     (``copy.deepcopy(model).to("meta")`` and meta inputs): the shapes come out
     the same and nothing is computed."""
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$.]*", name):
-        raise ValueError(f"{_WHERE}: name must be an MLIR identifier (letters, digits, _ $ .), "
-                         f"got {name!r}")
-    keeps = _checked_keeps(keep, scheduler)
-    calls = conv_calls(model, example_inputs)
-    layers = [(call, _distinct_by_kept_count(_keeps_of(layer, call, keeps, scheduler),
-                                             call.weight_shape[0]))
-              for layer, call in reversed(calls)]
-    text = (f"// The backward of the {len(layers)} ssprop convolutions of {name}, the last "
-            f"first (ssprop.export_ir).\n" + _emit(f"{name}_backward", layers))
+    text = network_layers(model, example_inputs, keep, scheduler).ir(name)
     if path is not None:
         Path(path).write_text(text)
     return text

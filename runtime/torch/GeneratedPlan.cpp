@@ -107,6 +107,19 @@ at::ScalarType getScalarType(ElementType type) {
   return at::kFloat;
 }
 
+std::optional<ElementType> getElementType(at::ScalarType type) {
+  switch (type) {
+  case at::kFloat:
+    return ElementType::f32;
+  case at::kHalf:
+    return ElementType::f16;
+  case at::kBFloat16:
+    return ElementType::bf16;
+  default:
+    return std::nullopt;
+  }
+}
+
 uint64_t timingSeed() { return 0; }
 
 Tensor3 runGeneratedPlan(const ConvBackwardArgs &args, const KernelPlan &plan,

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -37,6 +38,16 @@ using Tensor3 = std::tuple<at::Tensor, at::Tensor, at::Tensor>;
 //===----------------------------------------------------------------------===//
 // Validation
 //===----------------------------------------------------------------------===//
+
+/// Runs `f`, turning Core's std::invalid_argument into a c10::ValueError
+/// (Python: ValueError) whose message `where` prefixes.
+template <typename F> auto checked(const char *where, F f) {
+  try {
+    return f();
+  } catch (const std::invalid_argument &e) {
+    TORCH_CHECK_VALUE(false, where, ": ", e.what());
+  }
+}
 
 /// Validates keep, in (0, 1]; `where` prefixes the message.
 void checkKeep(const char *where, double keep);
@@ -158,6 +169,9 @@ std::vector<Tactic> getConvTacticsCpu(const ConvBackwardArgs &args);
 //===----------------------------------------------------------------------===//
 
 at::ScalarType getScalarType(ElementType type);
+/// The ElementType of a tensor's scalar type; std::nullopt for the types the
+/// kernels and the IR lack (f64, ...).
+std::optional<ElementType> getElementType(at::ScalarType type);
 
 /// Where the random selection's seeds come from: the framework's generator
 /// in training, a constant (timingSeed) while tactics are timed.

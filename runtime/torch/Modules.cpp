@@ -1,6 +1,7 @@
 //===- Modules.cpp - ssprop::nn::Conv2d / Linear and ssprop::convert ------===//
 
 #include "Internal.h"
+#include "NetworkLayers.h"
 
 #include "ssprop/Torch/Modules.h"
 
@@ -142,12 +143,14 @@ void Conv2dImpl::pretty_print(std::ostream &stream) const {
 }
 
 at::Tensor Conv2dImpl::forward(const at::Tensor &input) {
-  return ssprop::conv2d(
+  at::Tensor output = ssprop::conv2d(
       input, weight,
       bias.defined() ? std::optional<at::Tensor>(bias) : std::nullopt,
       *options.stride(), *options.padding(), *options.dilation(),
       options.groups(), options.keep(), options.select(), options.weight_only(),
       options.sync_group());
+  torch_bridge::recordConvCall(*this, input);
+  return output;
 }
 
 void Conv2dImpl::set_keep(double keep) {

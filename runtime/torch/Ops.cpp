@@ -233,19 +233,6 @@ Tensor3 finishConvBackward(Tensor3 grads, const ConvBackwardArgs &args) {
   return grads;
 }
 
-/// The spec's element type where ElementType has one (f64 layers only run
-/// the ATen path, which does not read it).
-ElementType getElementType(at::ScalarType type) {
-  switch (type) {
-  case at::kHalf:
-    return ElementType::f16;
-  case at::kBFloat16:
-    return ElementType::bf16;
-  default:
-    return ElementType::f32;
-  }
-}
-
 std::optional<std::string> toOptionalString(OptionalString value) {
   return value ? std::optional<std::string>(std::string(*value)) : std::nullopt;
 }
@@ -289,7 +276,8 @@ makeConvBackwardArgs(const at::Tensor &gradOutput, const at::Tensor &input,
   spec.padding = g.padding;
   spec.dilation = g.dilation;
   spec.groups = groups;
-  spec.dtype = getElementType(input.scalar_type());
+  // f64 layers only run the ATen path, which does not read the dtype.
+  spec.dtype = getElementType(input.scalar_type()).value_or(ElementType::f32);
   spec.keep = keep;
   spec.select = g.select;
   spec.weightOnly = weightOnly;

@@ -6,6 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Internal.h"
+
 #include "ssprop/Torch/Scheduler.h"
 #include "ssprop/Torch/Modules.h"
 
@@ -13,23 +15,15 @@
 #include <torch/custom_class.h>
 #include <torch/library.h>
 
-#include <stdexcept>
+#include <algorithm>
 
 namespace ssprop {
 namespace {
 
+using torch_bridge::checked;
+
 constexpr const char *kWhere = "ssprop::DropScheduler";
 constexpr const char *kPythonWhere = "ssprop.DropScheduler";
-
-/// Runs `f`, turning KeepSchedule's std::invalid_argument into a
-/// c10::ValueError (Python: ValueError) that names the scheduler.
-template <typename F> auto checked(const char *where, F f) {
-  try {
-    return f();
-  } catch (const std::invalid_argument &e) {
-    TORCH_CHECK_VALUE(false, where, ": ", e.what());
-  }
-}
 
 KeepSchedule makeSchedule(const DropSchedulerOptions &o) {
   return checked(kWhere, [&] {
@@ -106,6 +100,12 @@ std::vector<double> DropScheduler::distinctKeeps() const {
   return checked(kWhere, [&] { return schedule_.distinctKeeps(); });
 }
 
+bool DropScheduler::drives(const torch::nn::Module &layer) const {
+  return std::any_of(layers_.begin(), layers_.end(), [&](const auto &driven) {
+    return driven.get() == &layer;
+  });
+}
+
 void DropScheduler::stepEpoch(int64_t epoch) { moveTo(epoch, iteration_); }
 
 void DropScheduler::stepIteration(int64_t iteration) {
@@ -139,13 +139,14 @@ void DropScheduler::moveTo(int64_t epoch, int64_t iteration) {
 
 TORCH_LIBRARY_FRAGMENT(ssprop, m) {
   using ssprop::KeepScheduleHolder;
+  using ssprop::torch_bridge::checked;
   using Self = c10::intrusive_ptr<KeepScheduleHolder>;
   m.class_<KeepScheduleHolder>("KeepSchedule")
       .def(torch::init([](std::string mode, double keep,
                           std::optional<double> minKeep, int64_t totalEpochs,
                           std::string by, int64_t period, bool interleave,
                           int64_t warmup) {
-        return ssprop::checked(ssprop::kPythonWhere, [&] {
+        return checked(ssprop::kPythonWhere, [&] {
           return c10::make_intrusive<KeepScheduleHolder>(ssprop::KeepSchedule(
               {std::move(mode), keep, minKeep, totalEpochs, std::move(by),
                period, interleave, warmup}));
@@ -153,18 +154,18 @@ TORCH_LIBRARY_FRAGMENT(ssprop, m) {
       }))
       .def("keep_at",
            [](const Self &self, int64_t epoch, int64_t iteration) {
-             return ssprop::checked(ssprop::kPythonWhere, [&] {
+             return checked(ssprop::kPythonWhere, [&] {
                return self->schedule.keepAt(epoch, iteration);
              });
            })
       .def("average_keep",
            [](const Self &self, int64_t iterationsPerEpoch) {
-             return ssprop::checked(ssprop::kPythonWhere, [&] {
+             return checked(ssprop::kPythonWhere, [&] {
                return self->schedule.averageKeep(iterationsPerEpoch);
              });
            })
       .def("distinct_keeps", [](const Self &self) {
-        return ssprop::checked(ssprop::kPythonWhere,
-                               [&] { return self->schedule.distinctKeeps(); });
+        return checked(ssprop::kPythonWhere,
+                       [&] { return self->schedule.distinctKeeps(); });
       });
 }

@@ -4,13 +4,14 @@ bad input, and the IR through ssprop-opt and ssprop-compile."""
 
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 
 import ssprop
-from ssprop.export import conv_calls
+from ssprop.export import conv_calls, network_layers
 from ssprop.nn import Conv2d
 
 
@@ -37,6 +38,28 @@ class Variants(nn.Module):
     def forward(self, x):
         for conv in (self.stem, self.grouped, self.depthwise, self.dilated, self.pointwise,
                      self.tall, self.reflect, self.same):
+            x = torch.relu(conv(x))
+        return self.head(x.mean((2, 3)))
+
+
+class CppVariants(nn.Module):
+    """Variants without its padding modes: the network of
+    test/torch/ExportIRTest.cpp."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = Conv2d(3, 8, 3, padding=1)
+        self.grouped = Conv2d(8, 12, 3, stride=2, padding=1, groups=4, bias=False)
+        self.depthwise = Conv2d(12, 12, 5, padding=2, groups=12)
+        self.dilated = Conv2d(12, 16, 3, padding=2, dilation=2, bias=False, select="random",
+                              weight_only=True)
+        self.pointwise = Conv2d(16, 6, 1, keep=0.5)
+        self.tall = Conv2d(6, 5, (3, 1), stride=(2, 1), padding=(0, 1))
+        self.head = nn.Linear(5, 2)
+
+    def forward(self, x):
+        for conv in (self.stem, self.grouped, self.depthwise, self.dilated, self.pointwise,
+                     self.tall):
             x = torch.relu(conv(x))
         return self.head(x.mean((2, 3)))
 
@@ -152,6 +175,14 @@ def test_layers_outside_the_scheduler_keep_their_own_keep():
     assert re.findall(r"keep = ([^,]+), select", text) == ["0.5", "0.3"]
 
 
+def test_the_cpp_exporter_writes_the_same_ir(images):
+    """ssprop::exportIR of the same network (test/torch/ExportIRTest.cpp)
+    must equal this file too."""
+    text = ssprop.export_ir(CppVariants(), images, keep=[0.25, 1.0, 0.5], name="variants")
+    path = Path(__file__).parents[1] / "torch" / "Inputs" / "variants_backward.mlir"
+    assert text == path.read_text(), f"{path} is stale"
+
+
 def test_keep_literals_match_the_library():
     assert [ssprop.ops.format_keep(k) for k in (0.4, 1.0, 1e-8, 1 / 3)] == \
         ["0.4", "1.0", "1.0e-08", "0.3333333333333333"]
@@ -256,3 +287,15 @@ def test_ssprop_compile_reads_it(ssprop_tool, tmp_path, images):
     help_text = run(compile_, "--help", stdin="")
     assert "--arch" in help_text
     run(compile_, str(path), "--arch", "sm_80", "--cache-dir", str(tmp_path / "cache"), stdin="")
+
+
+def test_network_layers_in_backward_order(images):
+    layers = network_layers(Variants(), images, keep=[1.0, 0.5])
+    assert layers.size() == len(expected_layers())
+    assert layers.ir("variants") == ssprop.export_ir(Variants(), images, keep=[1.0, 0.5],
+                                                     name="variants")
+    with pytest.raises(RuntimeError, match="^" + re.escape(
+            "ssprop.export_ir: input_shape must have 4 dimensions, got [3, 8, 8]")):
+        layers.add("x", [3, 8, 8], [4, 3, 1, 1], [1, 1], [0, 0], [1, 1], 1, torch.float32, 1.0,
+                   [], "topk", False, True, True)
+    assert layers.size() == len(expected_layers())

@@ -86,6 +86,12 @@ struct ConvLayerSpec {
   double getFlopsPerOutputChannel() const;
 };
 
+/// Why `spec` cannot be written as IR types, "" when it can: a dimension
+/// below 1, a stride or dilation below 1 or a negative padding, a geometry
+/// overflowing 64 bits, or a dilated kernel larger than the padded input.
+/// The IR verifier checks every other relation.
+std::string getGeometryError(const ConvLayerSpec &spec);
+
 } // namespace ssprop
 
 #endif // SSPROP_CORE_LAYERSPEC_H

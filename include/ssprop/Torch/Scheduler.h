@@ -79,6 +79,8 @@ public:
   double currentKeep() const { return current_; }
   const DropSchedulerOptions &options() const { return options_; }
   size_t numLayers() const { return layers_.size(); }
+  /// Whether `layer` is one of the layers the scheduler sets.
+  bool drives(const torch::nn::Module &layer) const;
 
 private:
   /// Sets (epoch, iteration) and applies its keep to the layers; throws,
