@@ -19,6 +19,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
+#include <c10/core/DeviceGuard.h>
 
 #include <chrono>
 #include <cstdio>
@@ -231,6 +232,7 @@ EngineSummary buildEngine(const std::vector<ExportedLayer> &layers,
   for (const ExportedLayer &layer : layers)
     summary.variants += static_cast<int64_t>(layer.keeps.size());
   const torch_bridge::RuntimeStats before = torch_bridge::getRuntimeStats();
+  const c10::DeviceGuard onDevice(options.device);
   Progress progress(options.progress, summary.variants);
   std::vector<std::string> entries;
   std::set<std::string> kernels;
@@ -267,4 +269,25 @@ EngineSummary buildEngine(const std::vector<ExportedLayer> &layers,
   return summary;
 }
 
+namespace torch_bridge {
+
+std::string buildEngineOp(const std::vector<ExportedLayer> &layers,
+                          const c10::Device &device, const std::string &name,
+                          const std::optional<std::string> &planPath,
+                          bool progress) {
+  EngineOptions options;
+  options.device = device;
+  options.name = name;
+  options.planPath = planPath.value_or("");
+  options.progress = progress;
+  try {
+    return buildEngine(layers, options).toJson();
+  } catch (const c10::Error &) {
+    throw;
+  } catch (const std::exception &error) {
+    TORCH_CHECK(false, error.what());
+  }
+}
+
+} // namespace torch_bridge
 } // namespace ssprop

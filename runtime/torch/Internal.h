@@ -12,6 +12,7 @@
 
 #include "ssprop/Core/KernelPlan.h"
 #include "ssprop/Core/LayerSpec.h"
+#include "ssprop/Core/NetworkIR.h"
 #include "ssprop/Core/Tactic.h"
 
 #include <ATen/ATen.h>
@@ -279,6 +280,12 @@ PreparedLayer describeResolved(const LayerResolver &resolver,
 /// verified and timed (on the CPU or the current GPU).
 PreparedLayer prepareConvCpu(const ConvBackwardArgs &args);
 PreparedLayer prepareConvCuda(const ConvBackwardArgs &args);
+
+/// buildEngine for Python: its summary as JSON; errors as c10::Error.
+std::string buildEngineOp(const std::vector<ExportedLayer> &layers,
+                          const c10::Device &device, const std::string &name,
+                          const std::optional<std::string> &planPath,
+                          bool progress);
 
 /// Calls `visit` with the CPU's layer resolver and each GPU's made so far.
 void forEachResolver(const std::function<void(LayerResolver &)> &visit);

@@ -95,9 +95,17 @@ TORCH_LIBRARY_FRAGMENT(ssprop, m) {
              return static_cast<int64_t>(self->layers.size());
            })
       // The IR of the layers, as function @<name>_backward.
-      .def("ir", [](const Self &self, std::string name) {
-        return checked(kPythonWhere, [&] {
-          return ssprop::formatBackwardIR(name, self->layers);
-        });
+      .def("ir",
+           [](const Self &self, std::string name) {
+             return checked(kPythonWhere, [&] {
+               return ssprop::formatBackwardIR(name, self->layers);
+             });
+           })
+      // ssprop.compile: the engine of the layers (Engine.h); its summary as
+      // JSON.
+      .def("build_engine", [](const Self &self, c10::Device device,
+                              std::string name, std::optional<std::string> plan,
+                              bool progress) {
+        return buildEngineOp(self->layers, device, name, plan, progress);
       });
 }
