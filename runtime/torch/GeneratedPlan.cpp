@@ -108,16 +108,11 @@ at::ScalarType getScalarType(ElementType type) {
 }
 
 std::optional<ElementType> getElementType(at::ScalarType type) {
-  switch (type) {
-  case at::kFloat:
-    return ElementType::f32;
-  case at::kHalf:
-    return ElementType::f16;
-  case at::kBFloat16:
-    return ElementType::bf16;
-  default:
-    return std::nullopt;
-  }
+  for (ElementType element :
+       {ElementType::f32, ElementType::f16, ElementType::bf16})
+    if (getScalarType(element) == type)
+      return element;
+  return std::nullopt;
 }
 
 uint64_t timingSeed() { return 0; }

@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """ssprop-bench: convolution backward time on the GPU, ours against cuDNN.
 
-For the conv layers of ResNet-50 (ImageNet shapes), CIFAR ResNet-18 and the
-paper's CNN, at several keep values, times in one run:
+For the distinct conv layers of ResNet-50 (ImageNet shapes), CIFAR ResNet-18
+and the paper's CNN (the models of python/ssprop_train/models.py, as
+tools/examples/export_network_ir.py builds them, their layers recorded by
+ssprop.export.conv_calls on the meta device), at several keep values, times
+in one run:
   (a) the dense backward (cuDNN, through autograd),
   (b) the gathered-cuDNN reference: score, top-k, gather dy and W, cuDNN
       backward on the gathered tensors, scatter into zeroed gradients,
@@ -30,17 +33,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(ROOT, "tools", "examples"))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 
-from gen_network_ir import NETWORKS, Conv  # noqa: E402  (the example IR's layer lists)
-
-
-def paper_cnn(width=128, size=28):
-    """The ssProp paper's CNN: three 3x3 convolutions of `width` channels."""
-    return [Conv("conv1", 1, width, 3, 1, 1, size), Conv("conv2", width, width, 3, 1, 1, size),
-            Conv("conv3", width, width, 3, 1, 1, size)]
-
-
-LAYERS = {"resnet50": NETWORKS["resnet50"], "resnet18": NETWORKS["resnet18"], "cnn": paper_cnn}
-DTYPES = {"f32": torch.float32, "bf16": torch.bfloat16, "f16": torch.float16}
+from export_network_ir import DTYPES, NETWORKS, meta_model  # noqa: E402  (the example networks)
 
 
 def time_ms(fn, warmup, repeats):
@@ -58,37 +51,48 @@ def time_ms(fn, warmup, repeats):
     return statistics.median(times)
 
 
-def gathered_cudnn_backward(dy, x, w, b, conv, keep):
+def gathered_cudnn_backward(dy, x, w, call, keep):
     """The reference ssProp backward (gathered cuDNN), as ssprop runs it when
     that tactic is forced."""
     import ssprop
     with ssprop.tactic("gathered-cudnn"):
         return torch.ops.ssprop._conv2d_backward(
-            dy, x, w, True, [conv.stride] * 2, [conv.padding] * 2, [1, 1], 1, keep, "topk",
-            False, [True, True, True])
+            dy, x, w, True, *geometry(call), keep, "topk", False, [True, True, True])
 
 
-def bench_layer(conv, batch, keep, dtype, args):
-    device = "cuda"
-    x = torch.randn(batch, conv.cin, conv.height, conv.height, device=device, dtype=dtype,
-                    requires_grad=True)
-    w = torch.randn(conv.cout, conv.cin, conv.kernel, conv.kernel, device=device, dtype=dtype,
-                    requires_grad=True)
-    b = torch.zeros(conv.cout, device=device, dtype=dtype, requires_grad=True)
-    ho = conv.out_height
-    dy = torch.randn(batch, conv.cout, ho, ho, device=device, dtype=dtype)
-    dense_out = F.conv2d(x, w, b, conv.stride, conv.padding)
-    ours_out = torch.ops.ssprop.conv2d(x, w, b, [conv.stride] * 2, [conv.padding] * 2, [1, 1], 1,
-                                       keep, "topk", False)
+def geometry(call):
+    """stride, padding, dilation, groups as the operators take them."""
+    return list(call.stride), list(call.padding), list(call.dilation), call.groups
+
+
+def conv_layers(network, batch):
+    """The distinct convolutions of the network's forward on `batch` images,
+    each once (the first layer of its shape names it)."""
+    from ssprop.export import conv_calls
+    unique = {}
+    for _, call in conv_calls(*meta_model(network, batch)):
+        unique.setdefault((call.input_shape, call.weight_shape, call.stride, call.padding,
+                           call.dilation, call.groups), call)
+    return list(unique.values())
+
+
+def bench_layer(call, keep, dtype, args):
+    options = dict(device="cuda", dtype=dtype)
+    x = torch.randn(call.input_shape, **options, requires_grad=True)
+    w = torch.randn(call.weight_shape, **options, requires_grad=True)
+    b = torch.zeros(call.weight_shape[0], **options, requires_grad=True)
+    dy = torch.randn(call.output_shape, **options)
+    dense_out = F.conv2d(x, w, b, call.stride, call.padding, call.dilation, call.groups)
+    ours_out = torch.ops.ssprop.conv2d(x, w, b, *geometry(call), keep, "topk", False)
     dense = time_ms(lambda: torch.autograd.grad(dense_out, (x, w, b), dy, retain_graph=True),
                     args.warmup, args.repeats)
-    gathered = time_ms(lambda: gathered_cudnn_backward(dy, x.detach(), w.detach(), b, conv,
-                                                       keep),
+    gathered = time_ms(lambda: gathered_cudnn_backward(dy, x.detach(), w.detach(), call, keep),
                        args.warmup, args.repeats)
     ours = time_ms(lambda: torch.autograd.grad(ours_out, (x, w, b), dy, retain_graph=True),
                    args.warmup, args.repeats)
-    k = torch.ops.ssprop.kept_channels(keep, conv.cout)
-    flops = 2 * 2 * batch * ho * ho * k * conv.cin * conv.kernel ** 2  # dgrad + wgrad
+    batch, cout, ho, wo = call.output_shape
+    k = torch.ops.ssprop.kept_channels(keep, cout)
+    flops = 2 * 2 * batch * ho * wo * k * math.prod(call.weight_shape[1:])  # dgrad + wgrad
     return dense, gathered, ours, flops
 
 
@@ -113,23 +117,23 @@ def geomean(values):
 def run_network(network, dtype, args, peak):
     """Times every unique layer of `network` at each keep; returns CSV rows."""
     rows = []
-    layers = LAYERS[network]()
-    unique = {(c.cin, c.cout, c.kernel, c.stride, c.padding, c.height): c for c in layers}
+    layers = conv_layers(network, args.batch)
     for keep in args.keep:
         ratios = {"b/a": [], "c/a": [], "c/b": []}
         print(f"\n{network} {dtype} keep {keep}")
         print(f"{'layer':<28}{'dense ms':>10}{'gathered':>10}{'ssprop':>10}"
               f"{'b/a':>7}{'c/a':>7}{'c/b':>7}{'TFLOP/s':>9}{'of peak':>9}")
-        for conv in unique.values():
-            a, b, c, flops = bench_layer(conv, args.batch, keep, DTYPES[dtype], args)
+        for call in layers:
+            a, b, c, flops = bench_layer(call, keep, DTYPES[dtype], args)
             ratios["b/a"].append(b / a)
             ratios["c/a"].append(c / a)
             ratios["c/b"].append(c / b)
             tflops = flops / c / 1e9
-            name = f"{conv.name} {conv.cin}->{conv.cout} k{conv.kernel}s{conv.stride}"
+            cout, _, kernel, _ = call.weight_shape
+            name = f"{call.name} {call.input_shape[1]}->{cout} k{kernel}s{call.stride[0]}"
             print(f"{name:<28}{a:>10.3f}{b:>10.3f}{c:>10.3f}{b / a:>7.2f}{c / a:>7.2f}"
                   f"{c / b:>7.2f}{tflops:>9.1f}{tflops / peak:>9.1%}")
-            rows.append([network, conv.name, keep, dtype, a, b, c, flops])
+            rows.append([network, call.name, keep, dtype, a, b, c, flops])
         print("geometric means: " + ", ".join(f"{key} {geomean(v):.3f}" for key, v in ratios.items()))
     return rows
 
@@ -164,7 +168,7 @@ def plot(rows, path):
 
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--network", choices=sorted(LAYERS), nargs="+", default=["resnet50"])
+    parser.add_argument("--network", choices=sorted(NETWORKS), nargs="+", default=["resnet50"])
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--keep", type=float, nargs="+", default=[1.0, 0.8, 0.6, 0.4, 0.2])
     parser.add_argument("--dtype", choices=sorted(DTYPES), nargs="+", default=["f32"])

@@ -20,22 +20,32 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "python"))
 
 import torch  # noqa: E402
 
-import ssprop  # noqa: E402
 from ssprop_train import models  # noqa: E402
 
-# name -> (model, input [C, H, W])
+# name -> (model, input [C, H, W]); tools/bench/ssprop_bench.py times their layers.
 NETWORKS = {
     "resnet18": (lambda: models.resnet18(num_classes=10, in_channels=3), (3, 32, 32)),
     "resnet50": (models.resnet50, (3, 224, 224)),
+    "cnn": (lambda: models.CNN(in_channels=1), (1, 28, 28)),  # the paper's: width 128
 }
 DTYPES = {"f32": torch.float32, "f16": torch.float16, "bf16": torch.bfloat16}
 
 
-def export(network: str, batch: int, keep: float, select: str, dtype: str) -> str:
+def meta_model(network: str, batch: int, keep: float = 1.0, select: str = "topk",
+               dtype: str = "f32"):
+    """The network with ssprop layers and a batch of its images, on the meta
+    device: shapes only, nothing computed."""
+    import ssprop  # here: the benchmark's plotting runs without the library
     build, image = NETWORKS[network]
     with torch.device("meta"):
         model = ssprop.convert(build().to(DTYPES[dtype]), keep, select, linear=False)
         images = torch.empty(batch, *image, dtype=DTYPES[dtype])
+    return model, images
+
+
+def export(network: str, batch: int, keep: float, select: str, dtype: str) -> str:
+    import ssprop
+    model, images = meta_model(network, batch, keep, select, dtype)
     return ssprop.export_ir(model, images, name=network)
 
 
