@@ -235,11 +235,16 @@ ResolvedLayer LayerResolver::decide(const ConvLayerSpec &spec,
   // the timing's).
   if (!known && target.device == Device::cpu && !isWorthGeneratingOnCpu(spec))
     known = Tactic::gathered(Device::cpu);
-  if (!known)
+  // A cached choice's kernels were compiled into the kernel cache with it
+  // (by an earlier run or the engine build): loading them does not stall.
+  bool cached = false;
+  if (!known) {
     known = selector.lookup(tacticKey, candidates);
+    cached = known.has_value();
+  }
   const std::vector<Tactic> toCompile =
       known ? std::vector<Tactic>{*known} : candidates;
-  if (mode == JitMode::background &&
+  if (mode == JitMode::background && !cached &&
       !isCompiled(key, toCompile, spec, target)) {
     memoise = false;
     ResolvedLayer standIn{Tactic::gathered(target.device), nullptr, nullptr};

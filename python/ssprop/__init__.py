@@ -12,6 +12,8 @@ the most important output channels (ssProp, arXiv 2408.12561), for PyTorch.
                                                          # on every process
     ssprop.export_ir(model, example_inputs, scheduler=sched, path="model.mlir")
                                                          # its backward as ssprop IR
+    ssprop.compile(model, example_inputs, scheduler=sched)
+                                                         # its kernels and tactics, ahead
 
 The operators (torch.ops.ssprop.conv2d / linear) come from libssprop_torch,
 found through $SSPROP_TORCH_LIBRARY, in ssprop/lib/ of the installed package,
@@ -26,12 +28,14 @@ __version__: str = __import__("torch").ops.ssprop.version()
 from . import nn, ops  # noqa: E402
 from .convert import convert  # noqa: E402
 from .distributed import distributed  # noqa: E402
+from .engine import compile  # noqa: E402,A004
 from .export import export_ir  # noqa: E402
 from .ops import (get_jit_mode, get_tactic, jit_mode, kept_channels, reset_stats,  # noqa: E402
                   set_jit_mode, set_tactic, set_verify, stats, tactic, wait_for_compiles)
 from .scheduler import DropScheduler  # noqa: E402
 
-__all__ = ["__version__", "nn", "ops", "convert", "distributed", "export_ir", "DropScheduler",
+__all__ = ["__version__", "nn", "ops", "convert", "distributed", "export_ir", "compile",
+           "DropScheduler",
            "stats", "reset_stats",
            "kept_channels", "set_tactic", "get_tactic", "tactic", "set_jit_mode",
            "get_jit_mode", "jit_mode", "set_verify", "wait_for_compiles", "library_path",

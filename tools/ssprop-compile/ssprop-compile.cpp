@@ -10,11 +10,21 @@
 // Prints one JSON object: kernels, compiled, memory_hits, disk_hits,
 // compile_ms.
 //
+// With --plan, it builds the engine of one network's IR (as
+// ssprop.export_ir writes it) on this machine's CPU or GPU: every layer's
+// kernels compiled, verified and timed (ssprop/Torch/Engine.h), the choices
+// in the timing cache and the plan at PATH; it prints the engine's summary.
+//
+//   ssprop-compile --plan resnet18.plan.json examples/resnet18_backward.mlir
+//
 //===----------------------------------------------------------------------===//
 
 #include "ssprop/Core/Version.h"
 #include "ssprop/Runtime/Jit.h"
 #include "ssprop/Runtime/Nvrtc.h"
+#include "ssprop/Torch/Engine.h"
+
+#include <ATen/Parallel.h>
 
 #include <cmath>
 #include <fstream>
@@ -41,6 +51,9 @@ const char *const kUsage =
     "         [--dtype f32|f16|bf16] [--arch sm_80|sm_90] [--tile NAME]\n"
     "         [--dgrad-tile NAME] [--wgrad-tile NAME] [--split-k N] "
     "[--cache-dir DIR]\n"
+    "       ssprop-compile --plan PATH FILE.mlir [--device cpu|cuda[:N]] "
+    "[--threads N]\n"
+    "         [--cache-dir DIR]\n"
     "       ssprop-compile --version | --help\n";
 
 template <size_t N>
@@ -86,6 +99,9 @@ struct Request {
   ConvLayerSpec layer;
   CodegenOptions options;
   std::string cacheDir;
+  std::string planPath; ///< --plan: build the engine
+  std::string device = "cpu";
+  int threads = 0; ///< 0: LibTorch's default
 };
 
 Request parseArguments(int argc, char **argv) {
@@ -163,6 +179,13 @@ Request parseArguments(int argc, char **argv) {
           static_cast<int>(parseList<1>(arg, value(i, arg), 0)[0]);
     } else if (arg == "--cache-dir") {
       request.cacheDir = value(i, arg);
+    } else if (arg == "--plan") {
+      request.planPath = value(i, arg);
+    } else if (arg == "--device") {
+      request.device = value(i, arg);
+    } else if (arg == "--threads") {
+      request.threads =
+          static_cast<int>(parseList<1>(arg, value(i, arg), 1)[0]);
     } else if (arg.rfind("--", 0) == 0) {
       throw UsageError("unknown option " + arg);
     } else {
@@ -171,6 +194,9 @@ Request parseArguments(int argc, char **argv) {
   }
   if (request.haveInput != request.haveWeight)
     throw UsageError("--input-shape and --weight-shape go together");
+  if (!request.planPath.empty() &&
+      (request.files.size() != 1 || request.haveInput))
+    throw UsageError("--plan builds the engine of one .mlir file");
   request.haveLayer = request.haveInput;
   if (!request.haveLayer && request.files.empty())
     throw UsageError("nothing to compile: give --input-shape and "
@@ -187,6 +213,38 @@ std::string readFile(const std::string &path) {
   return text.str();
 }
 
+/// --device's value; "cuda" is the current GPU.
+c10::Device parseDevice(const std::string &text) {
+  try {
+    c10::Device device(text);
+    if (device.is_cpu() || device.is_cuda())
+      return device;
+  } catch (const std::exception &) {
+  }
+  throw UsageError("--device expects cpu, cuda or cuda:N, got '" + text + "'");
+}
+
+/// --plan: the engine of the network in `file`.
+int buildPlan(const Request &request) {
+  const c10::Device device = parseDevice(request.device);
+  if (request.threads > 0)
+    at::set_num_threads(request.threads);
+  const std::string &file = request.files.front();
+  NetworkReadResult network = readNetworkLayers(readFile(file));
+  if (!network.ok())
+    throw std::runtime_error("cannot read " + file + ":\n" + network.error);
+  EngineOptions options;
+  options.planPath = request.planPath;
+  options.device = device;
+  const size_t slash = file.find_last_of('/');
+  options.name = file.substr(slash == std::string::npos ? 0 : slash + 1);
+  options.name = options.name.substr(0, options.name.find('.'));
+  EngineSummary summary = buildEngine(network.layers, options);
+  std::cerr << summary.format() << "\n";
+  std::cout << summary.toJson() << "\n";
+  return 0;
+}
+
 /// Compiles every kernel of `plan` into the cache; returns their names.
 void compilePlan(KernelCache &cache, const KernelPlan &plan, Arch arch,
                  std::set<std::string> &kernels) {
@@ -201,6 +259,10 @@ void compilePlan(KernelCache &cache, const KernelPlan &plan, Arch arch,
 int main(int argc, char **argv) {
   try {
     Request request = parseArguments(argc, argv);
+    if (!request.cacheDir.empty()) // the engine's JIT reads it too
+      ::setenv("SSPROP_CACHE_DIR", request.cacheDir.c_str(), 1);
+    if (!request.planPath.empty())
+      return buildPlan(request);
     KernelCache::Options cacheOptions = KernelCache::getOptionsFromEnvironment();
     if (!request.cacheDir.empty())
       cacheOptions.directory = request.cacheDir;

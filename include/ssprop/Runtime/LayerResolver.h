@@ -96,7 +96,8 @@ public:
   /// choice is forced or cached; a forced generated tactic is verified) and
   /// compiles; later calls return the memoised result. With JitMode::
   /// background, calls before the kernels are compiled get a provisional
-  /// answer (not memoised) and start their compilation. When `mayTime` is
+  /// answer (not memoised) and start their compilation; a choice cached in
+  /// the timing cache loads its kernels (from the kernel cache) at once. When `mayTime` is
   /// false (a CUDA graph is being captured) nothing is timed or verified:
   /// without a forced or cached choice the first candidate runs, and the
   /// answer is not memoised.

@@ -38,7 +38,7 @@ struct EngineOptions {
   bool progress = true;
 };
 
-struct EngineSummary {
+struct SSPROP_TORCH_API EngineSummary {
   int64_t layers = 0;   ///< layers of the network
   int64_t variants = 0; ///< (layer, k) pairs resolved
   int64_t kernels = 0;  ///< distinct kernels the plan runs
