@@ -242,10 +242,9 @@ ResolvedLayer LayerResolver::decide(const ConvLayerSpec &spec,
     known = selector.lookup(tacticKey, candidates);
     cached = known.has_value();
   }
-  const std::vector<Tactic> toCompile =
-      known ? std::vector<Tactic>{*known} : candidates;
   if (mode == JitMode::background && !cached &&
-      !isCompiled(key, toCompile, spec, target)) {
+      !isReady(key, known ? std::vector<Tactic>{*known} : candidates, spec,
+               target, known ? nullptr : probe.detach)) {
     memoise = false;
     ResolvedLayer standIn{Tactic::gathered(target.device), nullptr, nullptr};
     standIn.provisional = true;
@@ -253,6 +252,7 @@ ResolvedLayer LayerResolver::decide(const ConvLayerSpec &spec,
   }
   if (known)
     return useKnown(*known, forced, spec, target, probe);
+  // After a background choice, this finds it in the selector.
   bool compiled = false;
   Tactic chosen = selector.choose(tacticKey, candidates, [&](const Tactic &t) {
     if (!std::exchange(compiled, true))
@@ -306,10 +306,10 @@ double LayerResolver::tryCandidate(const Tactic &tactic,
   return probe.time(candidate);
 }
 
-bool LayerResolver::isCompiled(const Key &key,
-                               const std::vector<Tactic> &tactics,
-                               const ConvLayerSpec &spec,
-                               const LayerTarget &target) {
+bool LayerResolver::isReady(const Key &key, const std::vector<Tactic> &tactics,
+                            const ConvLayerSpec &spec,
+                            const LayerTarget &target,
+                            const std::function<Probe()> &detach) {
   auto isGenerated = [](const Tactic &t) {
     return t.kind == TacticKind::generated;
   };
@@ -321,8 +321,15 @@ bool LayerResolver::isCompiled(const Key &key,
   for (const Tactic &tactic : tactics)
     if (isGenerated(tactic))
       name << tactic.getName() << ",";
-  return background.isDone(name.str(), [this, tactics, spec, target] {
+  return background.isDone(name.str(), [this, tactics, spec, target, detach] {
     compileGenerated(jit, tactics, spec, target);
+    if (!detach)
+      return;
+    const Probe own = detach();
+    selector.choose(getTacticKey(spec, target), tactics,
+                    [&](const Tactic &tactic) {
+                      return tryCandidate(tactic, spec, target, own);
+                    });
   });
 }
 

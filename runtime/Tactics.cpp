@@ -241,10 +241,7 @@ void TacticSelector::open(const std::string &directory,
   timings = readTimings();
 }
 
-int TacticSelector::getTimings() const {
-  std::lock_guard<std::mutex> lock(mutex);
-  return timed;
-}
+int TacticSelector::getTimings() const { return timed; }
 
 Timings TacticSelector::readTimings() const {
   if (path.empty())
@@ -337,14 +334,19 @@ Tactic TacticSelector::choose(const std::string &layerKey,
                               const Timer &timer) {
   if (std::optional<Tactic> forced = getForcedTactic(candidates))
     return *forced;
-  std::lock_guard<std::mutex> lock(mutex);
-  if (auto cached = findCached(layerKey, candidates))
-    return cached->first;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (auto cached = findCached(layerKey, candidates))
+      return cached->first;
+  }
+  // Timed without the lock, so that other layers' lookups (the training
+  // thread's, while a background thread times) do not wait; two threads
+  // timing one layer both save a valid choice.
   std::optional<Tactic> best;
   double bestMs = std::numeric_limits<double>::infinity();
   std::string failures, report;
   for (const Tactic &candidate : candidates) {
-    if (isRejectedLocked(layerKey, candidate))
+    if (isRejected(layerKey, candidate))
       continue;
     try {
       ++timed;
@@ -354,7 +356,7 @@ Tactic TacticSelector::choose(const std::string &layerKey,
       if (ms < bestMs)
         best = candidate, bestMs = ms;
     } catch (const RejectedCandidate &rejected) {
-      rejectLocked(layerKey, candidate, rejected.what());
+      reject(layerKey, candidate, rejected.what());
     } catch (const std::exception &error) {
       failures += "\n  " + candidate.getName() + ": " + error.what();
     }
@@ -368,6 +370,7 @@ Tactic TacticSelector::choose(const std::string &layerKey,
   if (const char *log = std::getenv("SSPROP_LOG"); log && log == std::string("1"))
     std::cerr << "ssprop: tactic " << best->getName() << " for layer "
               << layerKey << report << "\n";
+  std::lock_guard<std::mutex> lock(mutex);
   timings.choices[layerKey] = {best->getName(), bestMs};
   save(layerKey);
   return *best;

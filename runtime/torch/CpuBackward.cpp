@@ -103,13 +103,16 @@ Tensor3 runResolved(const ResolvedLayer &layer, const ConvBackwardArgs &args,
 
 /// The fastest of three runs of a candidate in milliseconds of wall time,
 /// after a warm-up run (preemption only ever adds time). PyTorch's CPU
-/// generator is restored afterwards, so timing does not change later random
+/// generator is restored afterwards (unless `restoreGenerator` is false:
+/// nothing drew from it), so timing does not change later random
 /// selections.
 double timeCandidate(const ResolvedLayer &candidate,
-                     const ConvBackwardArgs &args) {
+                     const ConvBackwardArgs &args,
+                     bool restoreGenerator = true) {
   constexpr int kRepetitions = 3;
   at::Generator generator = at::detail::getDefaultCPUGenerator();
-  at::Tensor generatorState = generator.get_state();
+  at::Tensor generatorState =
+      restoreGenerator ? generator.get_state() : at::Tensor();
   auto run = [&] { runResolved(candidate, args, timingSeed); };
   run();
   double best = std::numeric_limits<double>::infinity();
@@ -120,7 +123,8 @@ double timeCandidate(const ResolvedLayer &candidate,
                               std::chrono::steady_clock::now() - start)
                               .count());
   }
-  generator.set_state(generatorState);
+  if (restoreGenerator)
+    generator.set_state(generatorState);
   return best;
 }
 
@@ -149,7 +153,8 @@ LayerResolver::Probe getProbe(const ConvBackwardArgs &args) {
           },
           [&](const ResolvedLayer &candidate) {
             return verify(candidate, args);
-          }};
+          },
+          [&] { return detachedProbe(args, timeCandidate, verify); }};
 }
 
 } // namespace

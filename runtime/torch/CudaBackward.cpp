@@ -19,6 +19,7 @@
 #include <ATen/Context.h>
 #include <ATen/cuda/CUDAContext.h>
 #include <ATen/cuda/CUDAGeneratorImpl.h>
+#include <c10/core/DeviceGuard.h>
 #include <c10/cuda/CUDAEvent.h>
 #include <c10/cuda/CUDAGraphsC10Utils.h>
 #include <c10/util/Exception.h>
@@ -82,12 +83,15 @@ Tensor3 runResolved(const ResolvedLayer &layer, const ConvBackwardArgs &args,
 
 /// Median milliseconds of a candidate on the current stream, after a warm-up
 /// run that also loads its kernels. PyTorch's CUDA generator is restored
-/// afterwards, so timing does not change later random selections.
+/// afterwards (unless `restoreGenerator` is false: nothing drew from it), so
+/// timing does not change later random selections.
 double timeCandidate(const ResolvedLayer &candidate,
-                     const ConvBackwardArgs &args) {
+                     const ConvBackwardArgs &args,
+                     bool restoreGenerator = true) {
   constexpr int kRepetitions = 5;
   at::Generator generator = at::cuda::detail::getDefaultCUDAGenerator();
-  at::Tensor generatorState = generator.get_state();
+  at::Tensor generatorState =
+      restoreGenerator ? generator.get_state() : at::Tensor();
   auto run = [&] { runResolved(candidate, args, timingSeed); };
   run();
   auto stream = at::cuda::getCurrentCUDAStream();
@@ -100,7 +104,8 @@ double timeCandidate(const ResolvedLayer &candidate,
     stop.synchronize();
     ms.push_back(start.elapsed_time(stop));
   }
-  generator.set_state(generatorState);
+  if (restoreGenerator)
+    generator.set_state(generatorState);
   std::nth_element(ms.begin(), ms.begin() + kRepetitions / 2, ms.end());
   return ms[kRepetitions / 2];
 }
@@ -141,7 +146,8 @@ LayerResolver::Probe getProbe(const ConvBackwardArgs &args) {
           },
           [&](const ResolvedLayer &candidate) {
             return verify(candidate, args);
-          }};
+          },
+          [&] { return detachedProbe(args, timeCandidate, verify); }};
 }
 
 DeviceIdentity getDeviceIdentity(const cudaDeviceProp &device) {

@@ -50,6 +50,47 @@ PreparedLayer describeResolved(const LayerResolver &resolver,
   return prepared;
 }
 
+ConvBackwardArgs makeRandomConvArgs(const ConvLayerSpec &spec, bool hasBias,
+                                    std::array<bool, 3> outputMask,
+                                    const c10::Device &device) {
+  ConvBackwardArgs args;
+  args.spec = spec;
+  args.hasBias = hasBias;
+  args.outputMask = outputMask;
+  at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(0);
+  const at::ScalarType type = getScalarType(spec.dtype);
+  auto random = [&](std::vector<int64_t> shape) {
+    return at::randn(shape, generator, at::TensorOptions().dtype(at::kFloat))
+        .to(device, type);
+  };
+  const auto &x = spec.inputShape, &w = spec.weightShape;
+  args.input = random({x.begin(), x.end()});
+  args.weight = random({w.begin(), w.end()});
+  args.gradOutput =
+      random({x[0], w[0], spec.getOutputSize(0), spec.getOutputSize(1)});
+  return args;
+}
+
+LayerResolver::Probe detachedProbe(const ConvBackwardArgs &like,
+                                   CandidateTimer time,
+                                   CandidateVerifier verify) {
+  auto args = std::make_shared<const ConvBackwardArgs>(makeRandomConvArgs(
+      like.spec, like.hasBias, like.outputMask, like.input.device()));
+  auto topk = std::make_shared<ConvBackwardArgs>(*args);
+  topk->spec.select = Select::topk;
+  return {[args, topk, time](const ResolvedLayer &candidate) {
+            const c10::DeviceGuard onDevice(args->input.device());
+            const bool generated =
+                candidate.tactic.kind == TacticKind::generated;
+            return time(candidate, generated ? *args : *topk,
+                        /*restoreGenerator=*/false);
+          },
+          [args, verify](const ResolvedLayer &candidate) {
+            const c10::DeviceGuard onDevice(args->input.device());
+            return verify(candidate, *args);
+          }};
+}
+
 } // namespace torch_bridge
 
 namespace {
@@ -111,29 +152,12 @@ std::string choosePlanPath(const EngineOptions &options) {
   return path;
 }
 
-/// Random tensors of the layer's shapes on `device` (from a private
-/// generator: the user's random state is left alone).
 ConvBackwardArgs makeArgs(const ExportedLayer &layer, double keep,
                           const c10::Device &device) {
-  ConvBackwardArgs args;
-  args.spec = layer.spec;
-  args.spec.keep = keep;
-  args.hasBias = layer.hasBias;
-  args.outputMask = {layer.spec.needInputGrad, true, layer.hasBias};
-  const ConvLayerSpec &spec = args.spec;
-  at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(0);
-  const auto options = at::TensorOptions().dtype(
-      torch_bridge::getScalarType(spec.dtype));
-  auto random = [&](std::vector<int64_t> shape) {
-    return at::randn(shape, generator, options.dtype(at::kFloat))
-        .to(device, options.dtype().toScalarType());
-  };
-  const auto &x = spec.inputShape, &w = spec.weightShape;
-  args.input = random({x.begin(), x.end()});
-  args.weight = random({w.begin(), w.end()});
-  args.gradOutput =
-      random({x[0], w[0], spec.getOutputSize(0), spec.getOutputSize(1)});
-  return args;
+  ConvLayerSpec spec = layer.spec;
+  spec.keep = keep;
+  return torch_bridge::makeRandomConvArgs(
+      spec, layer.hasBias, {spec.needInputGrad, true, layer.hasBias}, device);
 }
 
 /// A progress bar on stderr: redrawn in place on a terminal, a line per

@@ -14,6 +14,7 @@
 #include "ssprop/Core/LayerSpec.h"
 #include "ssprop/Core/NetworkIR.h"
 #include "ssprop/Core/Tactic.h"
+#include "ssprop/Runtime/LayerResolver.h"
 
 #include <ATen/ATen.h>
 
@@ -25,12 +26,6 @@
 #include <string>
 #include <tuple>
 #include <vector>
-
-namespace ssprop {
-class LayerResolver;
-struct LayerTarget;
-struct ResolvedLayer;
-} // namespace ssprop
 
 namespace ssprop::torch_bridge {
 
@@ -271,6 +266,29 @@ struct PreparedLayer {
   std::vector<std::string> kernels;
   std::optional<double> ms; ///< the chosen tactic's time, if it was timed
 };
+/// A layer's backward on random tensors of its shapes on `device`, from a
+/// private generator (the user's random state is left alone): the engine
+/// build's and the background JIT's.
+ConvBackwardArgs makeRandomConvArgs(const ConvLayerSpec &spec, bool hasBias,
+                                    std::array<bool, 3> outputMask,
+                                    const c10::Device &device);
+
+/// A device's candidate timer (restoring the framework's generator or not)
+/// and verifier.
+using CandidateTimer = double (*)(const ResolvedLayer &,
+                                  const ConvBackwardArgs &, bool);
+using CandidateVerifier = std::string (*)(const ResolvedLayer &,
+                                          const ConvBackwardArgs &);
+
+/// A probe on random tensors like `like`'s that it owns, for the background
+/// JIT's thread (on the layer's device; on a GPU, that thread's current
+/// stream). Nothing it runs draws from the framework's generator, which
+/// training uses meanwhile: generated candidates take the timing seed, the
+/// others are timed as top-k.
+LayerResolver::Probe detachedProbe(const ConvBackwardArgs &like,
+                                   CandidateTimer time,
+                                   CandidateVerifier verify);
+
 /// What `layer`, the resolution of `spec` on `target`, runs.
 PreparedLayer describeResolved(const LayerResolver &resolver,
                                const ConvLayerSpec &spec,

@@ -72,12 +72,17 @@ public:
   /// match the reference path's, else how they differ.
   using Verifier = std::function<std::string(const ResolvedLayer &candidate)>;
   /// How candidates are tried on the layer's tensors (no verifier: none is
-  /// verified).
+  /// verified). `detach`, if set, makes a probe on tensors of its own (of
+  /// the layer's shapes) that another thread may use after the call: the
+  /// background JIT then verifies and times there too.
   struct Probe {
-    Probe(Timer time, Verifier verify = nullptr)
-        : time(std::move(time)), verify(std::move(verify)) {}
+    Probe(Timer time, Verifier verify = nullptr,
+          std::function<Probe()> detach = nullptr)
+        : time(std::move(time)), verify(std::move(verify)),
+          detach(std::move(detach)) {}
     Timer time;
     Verifier verify;
+    std::function<Probe()> detach;
   };
 
   /// Counters since construction.
@@ -95,9 +100,11 @@ public:
   /// chooses (verifying and timing the candidates with `probe` unless the
   /// choice is forced or cached; a forced generated tactic is verified) and
   /// compiles; later calls return the memoised result. With JitMode::
-  /// background, calls before the kernels are compiled get a provisional
-  /// answer (not memoised) and start their compilation; a choice cached in
-  /// the timing cache loads its kernels (from the kernel cache) at once. When `mayTime` is
+  /// background, calls before the kernels are compiled (and, when the probe
+  /// detaches, the candidates verified and timed) get a provisional answer
+  /// (not memoised) and start that work on a background thread; a choice
+  /// cached in the timing cache loads its kernels (from the kernel cache) at
+  /// once. When `mayTime` is
   /// false (a CUDA graph is being captured) nothing is timed or verified:
   /// without a forced or cached choice the first candidate runs, and the
   /// answer is not memoised.
@@ -150,10 +157,12 @@ private:
   /// Verifies (unless switched off) and times one candidate.
   double tryCandidate(const Tactic &tactic, const ConvLayerSpec &spec,
                       const LayerTarget &target, const Probe &probe);
-  /// Whether the kernels of the generated tactics among `tactics` are
-  /// compiled; starts compiling them in the background if not.
-  bool isCompiled(const Key &key, const std::vector<Tactic> &tactics,
-                  const ConvLayerSpec &spec, const LayerTarget &target);
+  /// Whether the background job of `tactics` on the layer is done: it
+  /// compiles the kernels of the generated ones and, given `detach`, chooses
+  /// among them on the detached probe. Starts the job if it is new.
+  bool isReady(const Key &key, const std::vector<Tactic> &tactics,
+               const ConvLayerSpec &spec, const LayerTarget &target,
+               const std::function<Probe()> &detach);
   ResolvedLayer withKernels(const Tactic &tactic, const ConvLayerSpec &spec,
                             const LayerTarget &target);
   /// The layer's candidates on its target.

@@ -17,6 +17,7 @@
 #include "ssprop/Core/LayerSpec.h"
 #include "ssprop/Core/Tactic.h"
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -115,8 +116,7 @@ public:
   /// (which must be one of them), else the cached choice, else the fastest
   /// as timed by `timer`, which is then cached. Rejected candidates are not
   /// timed; one the timer rejects (RejectedCandidate) is recorded as such.
-  /// Thread-safe; `timer` runs under the selector's lock and must not call
-  /// back into it.
+  /// Thread-safe; `timer` runs without the selector's lock.
   Tactic choose(const std::string &layerKey,
                 const std::vector<Tactic> &candidates, const Timer &timer);
 
@@ -163,7 +163,7 @@ private:
   std::string path;
   mutable std::mutex mutex;
   Timings timings;
-  int timed = 0;
+  std::atomic<int> timed{0};
 };
 
 } // namespace ssprop
