@@ -24,23 +24,29 @@ CpuCodegenOptions withCpuTile(CpuCodegenOptions options, const Tactic &tactic) {
   return options;
 }
 
-/// Compiles every generated candidate's kernels at once, one thread per
-/// tile, before any is timed: compilation dominates a layer's first use.
-/// Failures are left for the timing run to report.
+/// Compiles every generated candidate's kernels before any is timed:
+/// compilation dominates a layer's first use. `inParallel`: one thread per
+/// tile (a blocking first use); else one after another (a background job,
+/// whose pool bounds the cores compiles take from training). Failures are
+/// left for the timing run to report.
 void compileGenerated(Jit &jit, const std::vector<Tactic> &candidates,
-                      const ConvLayerSpec &spec, const LayerTarget &target) {
+                      const ConvLayerSpec &spec, const LayerTarget &target,
+                      bool inParallel) {
+  auto compile = [&](const Tactic &tactic) {
+    try {
+      if (target.device == Device::cpu)
+        jit.getCpuLayer(spec, withCpuTile(target.cpu, tactic));
+      else
+        jit.getLayer(spec, withTile(target.options, tactic));
+    } catch (const std::exception &) {
+    }
+  };
   std::vector<std::future<void>> compiles;
   for (const Tactic &tactic : candidates)
     if (tactic.kind == TacticKind::generated)
-      compiles.push_back(std::async(std::launch::async, [&, tactic] {
-        try {
-          if (target.device == Device::cpu)
-            jit.getCpuLayer(spec, withCpuTile(target.cpu, tactic));
-          else
-            jit.getLayer(spec, withTile(target.options, tactic));
-        } catch (const std::exception &) {
-        }
-      }));
+      compiles.push_back(std::async(
+          inParallel ? std::launch::async : std::launch::deferred,
+          [&, tactic] { compile(tactic); }));
   for (std::future<void> &compile : compiles)
     compile.wait();
 }
@@ -256,7 +262,7 @@ ResolvedLayer LayerResolver::decide(const ConvLayerSpec &spec,
   bool compiled = false;
   Tactic chosen = selector.choose(tacticKey, candidates, [&](const Tactic &t) {
     if (!std::exchange(compiled, true))
-      compileGenerated(jit, candidates, spec, target);
+      compileGenerated(jit, candidates, spec, target, /*inParallel=*/true);
     return tryCandidate(t, spec, target, probe);
   });
   return withKernels(chosen, spec, target);
@@ -322,7 +328,7 @@ bool LayerResolver::isReady(const Key &key, const std::vector<Tactic> &tactics,
     if (isGenerated(tactic))
       name << tactic.getName() << ",";
   return background.isDone(name.str(), [this, tactics, spec, target, detach] {
-    compileGenerated(jit, tactics, spec, target);
+    compileGenerated(jit, tactics, spec, target, /*inParallel=*/false);
     if (!detach)
       return;
     const Probe own = detach();

@@ -49,6 +49,20 @@ public:
     return module;
   }
 
+  /// `irText` parsed (and lowered when `lower`), or null with `error` set:
+  /// text nested too deeply for the parser's stack, or the diagnostics.
+  OwningOpRef<ModuleOp> load(const std::string &irText, bool lower,
+                             std::string &error) {
+    if (std::optional<TextPosition> deep = findExcessiveNesting(irText)) {
+      error = describeExcessiveNesting(kBufferName, *deep);
+      return nullptr;
+    }
+    OwningOpRef<ModuleOp> module = lower ? this->lower(irText) : parse(irText);
+    if (!module)
+      error = diagnostics;
+    return module;
+  }
+
   /// The lowered module, or null with `diagnostics` set.
   OwningOpRef<ModuleOp> lower(const std::string &irText) {
     OwningOpRef<ModuleOp> module = parse(irText);
@@ -109,16 +123,11 @@ namespace {
 template <typename Emit>
 ModuleCompileResult compileModuleWith(const std::string &irText, Emit emit) {
   ModuleCompileResult result;
-  if (std::optional<TextPosition> deep = findExcessiveNesting(irText)) {
-    result.error = describeExcessiveNesting(Session::kBufferName, *deep);
-    return result;
-  }
   Session session;
-  OwningOpRef<ModuleOp> module = session.lower(irText);
-  if (!module) {
-    result.error = session.diagnostics;
+  OwningOpRef<ModuleOp> module =
+      session.load(irText, /*lower=*/true, result.error);
+  if (!module)
     return result;
-  }
   for (auto func : module->getOps<func::FuncOp>()) {
     FailureOr<KernelPlan> plan = emit(func);
     if (failed(plan)) {
@@ -231,16 +240,11 @@ bool isSameLayer(const ExportedLayer &a, const ExportedLayer &b) {
 
 NetworkReadResult readNetworkLayers(const std::string &irText) {
   NetworkReadResult result;
-  if (std::optional<TextPosition> deep = findExcessiveNesting(irText)) {
-    result.error = describeExcessiveNesting(Session::kBufferName, *deep);
-    return result;
-  }
   Session session;
-  OwningOpRef<ModuleOp> module = session.parse(irText);
-  if (!module) {
-    result.error = session.diagnostics;
+  OwningOpRef<ModuleOp> module =
+      session.load(irText, /*lower=*/false, result.error);
+  if (!module)
     return result;
-  }
   module->walk([&](mlir::ssprop::Conv2DBackwardOp op) {
     ExportedLayer layer = readLayer(op);
     auto same = std::find_if(

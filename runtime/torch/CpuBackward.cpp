@@ -148,13 +148,7 @@ std::optional<Isa> getGeneratedIsa(const ConvBackwardArgs &args) {
 }
 
 LayerResolver::Probe getProbe(const ConvBackwardArgs &args) {
-  return {[&](const ResolvedLayer &candidate) {
-            return timeCandidate(candidate, args);
-          },
-          [&](const ResolvedLayer &candidate) {
-            return verify(candidate, args);
-          },
-          [&] { return detachedProbe(args, timeCandidate, verify); }};
+  return makeProbe(args, timeCandidate, verify);
 }
 
 } // namespace

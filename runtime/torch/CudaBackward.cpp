@@ -141,13 +141,7 @@ Tensor3 runOrFallBack(const ResolvedLayer &layer, const ConvBackwardArgs &args) 
 }
 
 LayerResolver::Probe getProbe(const ConvBackwardArgs &args) {
-  return {[&](const ResolvedLayer &candidate) {
-            return timeCandidate(candidate, args);
-          },
-          [&](const ResolvedLayer &candidate) {
-            return verify(candidate, args);
-          },
-          [&] { return detachedProbe(args, timeCandidate, verify); }};
+  return makeProbe(args, timeCandidate, verify);
 }
 
 DeviceIdentity getDeviceIdentity(const cudaDeviceProp &device) {

@@ -71,11 +71,17 @@ ConvBackwardArgs makeRandomConvArgs(const ConvLayerSpec &spec, bool hasBias,
   return args;
 }
 
-LayerResolver::Probe detachedProbe(const ConvBackwardArgs &like,
+namespace {
+
+/// A probe that owns its tensors (`random`, from makeRandomConvArgs), for
+/// the background JIT's thread (on their device; on a GPU, that thread's
+/// current stream). Nothing it runs draws from the framework's generator,
+/// which training uses meanwhile: generated candidates take the timing seed,
+/// the others are timed as top-k.
+LayerResolver::Probe detachedProbe(ConvBackwardArgs random,
                                    CandidateTimer time,
                                    CandidateVerifier verify) {
-  auto args = std::make_shared<const ConvBackwardArgs>(makeRandomConvArgs(
-      like.spec, like.hasBias, like.outputMask, like.input.device()));
+  auto args = std::make_shared<const ConvBackwardArgs>(std::move(random));
   auto topk = std::make_shared<ConvBackwardArgs>(*args);
   topk->spec.select = Select::topk;
   return {[args, topk, time](const ResolvedLayer &candidate) {
@@ -88,6 +94,24 @@ LayerResolver::Probe detachedProbe(const ConvBackwardArgs &like,
           [args, verify](const ResolvedLayer &candidate) {
             const c10::DeviceGuard onDevice(args->input.device());
             return verify(candidate, *args);
+          }};
+}
+
+} // namespace
+
+LayerResolver::Probe makeProbe(const ConvBackwardArgs &args,
+                               CandidateTimer time, CandidateVerifier verify) {
+  // The detached probe outlives the call: it copies what it needs, not args.
+  return {[&args, time](const ResolvedLayer &candidate) {
+            return time(candidate, args, /*restoreGenerator=*/true);
+          },
+          [&args, verify](const ResolvedLayer &candidate) {
+            return verify(candidate, args);
+          },
+          [spec = args.spec, hasBias = args.hasBias, mask = args.outputMask,
+           device = args.input.device(), time, verify] {
+            return detachedProbe(
+                makeRandomConvArgs(spec, hasBias, mask, device), time, verify);
           }};
 }
 

@@ -280,14 +280,12 @@ using CandidateTimer = double (*)(const ResolvedLayer &,
 using CandidateVerifier = std::string (*)(const ResolvedLayer &,
                                           const ConvBackwardArgs &);
 
-/// A probe on random tensors like `like`'s that it owns, for the background
-/// JIT's thread (on the layer's device; on a GPU, that thread's current
-/// stream). Nothing it runs draws from the framework's generator, which
-/// training uses meanwhile: generated candidates take the timing seed, the
-/// others are timed as top-k.
-LayerResolver::Probe detachedProbe(const ConvBackwardArgs &like,
-                                   CandidateTimer time,
-                                   CandidateVerifier verify);
+/// The probe of a backward call: `time` and `verify` on its tensors (it
+/// refers to `args`: it lives within the call), and a detach that makes a
+/// detachedProbe on random tensors of the layer's shapes, which the
+/// background JIT calls after the call returned.
+LayerResolver::Probe makeProbe(const ConvBackwardArgs &args,
+                               CandidateTimer time, CandidateVerifier verify);
 
 /// What `layer`, the resolution of `spec` on `target`, runs.
 PreparedLayer describeResolved(const LayerResolver &resolver,

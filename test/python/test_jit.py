@@ -107,9 +107,11 @@ def test_background_runs_the_gathered_path_until_the_kernels_are_compiled(tmp_pa
     # The first call ran the gathered stand-in and timed nothing.
     assert v["first_provisional"] == "1" and v["first_timings"] == "0"
     assert "while its kernels compile" in r.stderr
+    assert "tactics that failed" not in r.stderr  # the background probe runs them all
     # Once compiled, the layer is verified, timed and resolved for good.
     assert int(v["compiled"]) > 0
     assert v["second_provisional"] == "1" and int(v["second_timings"]) > 0
+    assert "runs generated:" in r.stderr or "runs gathered-aten\n" in r.stderr
 
 
 def test_blocking_compiles_and_times_on_the_first_call(tmp_path, warm_kernels):

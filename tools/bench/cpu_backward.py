@@ -506,6 +506,8 @@ def parse_args(argv):
 def main(argv=None) -> int:
     a = parse_args(argv)
     keeps = sorted(set(a.keeps), reverse=True)
+    import ssprop
+    ssprop.set_jit_mode("blocking")  # the warm-up compiles what is timed, not a stand-in
     print(machine_line())
     probe = None if a.steps else build_fma_probe()
     results = []

@@ -188,7 +188,8 @@ def main(argv):
         print("ssprop-bench: no CUDA device (torch.cuda.is_available() is False); "
               "the GPU benchmark needs one", file=sys.stderr)
         return 2
-    import ssprop  # noqa: F401  (loads torch.ops.ssprop)
+    import ssprop
+    ssprop.set_jit_mode("blocking")  # the warm-up compiles what is timed, not a stand-in
     torch.backends.cudnn.allow_tf32 = True  # PyTorch's default for convolutions
     torch.backends.cudnn.benchmark = True
     device = torch.cuda.get_device_name()
