@@ -6,7 +6,7 @@ import os
 import pytest
 import torch
 
-import ssprop  # noqa: F401
+import ssprop
 from ssprop_oracle import conv_oracle, conv_topk_mask, k_of, linear_oracle, linear_topk_mask
 
 
@@ -142,6 +142,44 @@ class TestCuda:
         lines = [line.split("\t") for f in glob.glob(os.path.join(cache, "timing", "*.txt"))
                  for line in open(f).read().splitlines()[1:]]
         assert any(t[1].startswith(("generated:", "gathered-cudnn")) for t in lines), lines
+
+    def test_a_spoiled_generated_kernel_is_rejected_and_gives_way(self, force_tactic):
+        x = torch.randn(4, 20, 11, 11, device="cuda", requires_grad=True)
+        w = torch.randn(40, 20, 3, 3, device="cuda", requires_grad=True)
+        y = torch.ops.ssprop.conv2d(x, w, None, 1, 1, 1, 1, 0.5)
+        dy = torch.randn_like(y)
+        tactics = torch.ops.ssprop._conv2d_tactics(dy, x, w, [1, 1], [1, 1], [1, 1], 1, 0.5,
+                                                   "topk", False)
+        spoiled = next(t for t in tactics if t.startswith("generated:"))
+        torch.ops.ssprop._corrupt_tactic(spoiled)
+        try:
+            force_tactic(spoiled)
+            ssprop.reset_stats()
+            grads = torch.autograd.grad(y, (x, w), dy)
+            assert ssprop.stats()["rejected_candidates"] == 1
+        finally:
+            torch.ops.ssprop._corrupt_tactic(None)
+        for got, exp in zip(grads, conv_oracle(x, w, None, 1, 1, 1, 1, dy,
+                                               conv_topk_mask(dy, 0.5))):
+            _close(got, exp)
+
+    def test_background_jit_runs_gathered_then_switches(self):
+        x = torch.randn(4, 24, 13, 13, device="cuda", requires_grad=True)
+        w = torch.randn(56, 24, 3, 3, device="cuda", requires_grad=True)
+        y = torch.ops.ssprop.conv2d(x, w, None, 1, 1, 1, 1, 0.25)
+        dy = torch.randn_like(y)
+        want = conv_oracle(x, w, None, 1, 1, 1, 1, dy, conv_topk_mask(dy, 0.25))
+        with ssprop.jit_mode("background"):
+            ssprop.reset_stats()
+            first = torch.autograd.grad(y, (x, w), dy, retain_graph=True)
+            ssprop.wait_for_compiles()
+            second = torch.autograd.grad(y, (x, w), dy)
+            stats = ssprop.stats()
+        # A timing cache from an earlier run may already hold this layer.
+        assert stats["provisional_calls"] <= 1
+        for grads in (first, second):
+            for got, exp in zip(grads, want):
+                _close(got, exp)
 
     def test_unknown_forced_tactic_is_a_clear_error(self, force_tactic):
         force_tactic("generated:nope")

@@ -496,12 +496,21 @@ int run(const Args &a) {
   return 0;
 }
 
+/// Runs the training; the background compiles stop before exit() destroys
+/// the statics they use (ssprop::stopCompiles).
+int runAndStopCompiles(const Args &a) {
+  struct StopCompiles {
+    ~StopCompiles() { ssprop::stopCompiles(); }
+  } stop;
+  return run(a);
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
   Args a = parseArgs(argc, argv);
   try {
-    return run(a);
+    return runAndStopCompiles(a);
   } catch (const DataError &e) {
     std::fprintf(stderr, "ssprop-train: error: %s\n", e.what());
     return 1;
