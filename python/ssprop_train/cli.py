@@ -36,6 +36,12 @@ def add_ssprop_args(p: argparse.ArgumentParser) -> None:
                    help="alternate dense and sparse epochs (by epoch only)")
     g.add_argument("--warmup", type=int, default=0, help="dense epochs at the start")
     g.add_argument("--select", choices=("topk", "random"), default="topk")
+    g.add_argument("--jit", choices=("blocking", "background"), default="blocking",
+                   help="blocking (the default): each layer's first backward compiles its "
+                        "kernels, and a run computes the same bits every time (a resumed run "
+                        "equals an uninterrupted one); background: layers run the gathered "
+                        "path while their kernels compile (equal within the kernels' "
+                        "tolerance, not bit for bit)")
     g.add_argument("--weight-only", action="store_true",
                    help="sparse weight/bias gradients only; the input gradient stays dense")
 
@@ -139,6 +145,7 @@ def apply_ssprop(model: nn.Module, a: argparse.Namespace,
     is and no scheduler."""
     if a.mode != "ssprop":
         return model, None
+    bridge.require().set_jit_mode(a.jit)
     model = bridge.convert(model, keep=a.keep, select=a.select, weight_only=a.weight_only,
                            layers=layers)
     sched = bridge.make_scheduler(model, schedule=a.schedule, keep=a.keep, min_keep=a.min_keep,

@@ -61,6 +61,9 @@ const char *kUsage =
     "  --interleave               alternate dense and sparse epochs (by epoch)\n"
     "  --warmup N                 dense epochs at the start (default 0)\n"
     "  --select topk|random       (default topk)\n"
+    "  --jit blocking|background  (default blocking: bit-for-bit reproducible runs;\n"
+    "                             background: layers run the gathered path while\n"
+    "                             their kernels compile)\n"
     "  --weight-only              sparse weight/bias gradients only\n"
     "training:\n"
     "  --model cnn|resnet18       (default cnn)\n"
@@ -93,6 +96,7 @@ struct Args {
   std::string mode = "ssprop";
   double keep = 0.2, minKeep = 0.2;
   std::string schedule = "constant", by = "epoch", select = "topk";
+  std::string jit = "blocking";
   int64_t period = 10, warmup = 0;
   bool interleave = false, weightOnly = false, zeroBias = false;
   std::string model = "cnn";
@@ -183,7 +187,7 @@ Args parseArgs(int argc, char **argv) {
     }
     static const std::set<std::string> valued = {
         "--mode",   "--keep",   "--min-keep", "--schedule",   "--by",          "--period",
-        "--warmup", "--select", "--model",    "--width",      "--dropout",     "--epochs",
+        "--warmup", "--select", "--jit", "--model",    "--width",      "--dropout",     "--epochs",
         "--batch-size", "--lr", "--seed",     "--subset",     "--test-subset", "--data",
         "--device", "--threads", "--out",     "--label",      "--val"};
     if (!valued.count(arg))
@@ -209,6 +213,8 @@ Args parseArgs(int argc, char **argv) {
       a.warmup = parseInt(arg, value);
     else if (arg == "--select")
       a.select = choice(arg, value, {"topk", "random"});
+    else if (arg == "--jit")
+      a.jit = choice(arg, value, {"blocking", "background"});
     else if (arg == "--model")
       a.model = choice(arg, value, {"cnn", "resnet18"});
     else if (arg == "--width")
@@ -499,6 +505,7 @@ int run(const Args &a) {
 /// Runs the training; the background compiles stop before exit() destroys
 /// the statics they use (ssprop::stopCompiles).
 int runAndStopCompiles(const Args &a) {
+  ssprop::setJit(a.jit);
   struct StopCompiles {
     ~StopCompiles() { ssprop::stopCompiles(); }
   } stop;
