@@ -3,13 +3,54 @@
 #include "ssprop/Runtime/BackgroundCompiler.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 namespace ssprop {
+namespace {
+
+/// The live pools, for the exit handler. Never destroyed: exit handlers run
+/// while static objects are being destroyed.
+struct LivePools {
+  std::mutex mutex;
+  std::set<BackgroundCompiler *> pools;
+};
+
+LivePools &getLivePools() {
+  static LivePools *live = new LivePools();
+  return *live;
+}
+
+void stopLivePools() {
+  LivePools &live = getLivePools();
+  std::lock_guard<std::mutex> lock(live.mutex);
+  for (BackgroundCompiler *pool : live.pools)
+    pool->stop();
+}
+
+/// exit() runs handlers and static destructors in the reverse order of their
+/// registration. Registered after the first job, the handler stops the pools
+/// before the statics that job made (LLVM's, made lazily by the first
+/// compile) are destroyed under a running compile.
+void stopPoolsAtExit() {
+  static std::once_flag registered;
+  std::call_once(registered, [] { std::atexit(stopLivePools); });
+}
+
+} // namespace
 
 BackgroundCompiler::BackgroundCompiler(int workers)
-    : maxWorkers(std::max(workers, 1)) {}
+    : maxWorkers(std::max(workers, 1)) {
+  LivePools &live = getLivePools();
+  std::lock_guard<std::mutex> lock(live.mutex);
+  live.pools.insert(this);
+}
 
 BackgroundCompiler::~BackgroundCompiler() {
+  {
+    LivePools &live = getLivePools();
+    std::lock_guard<std::mutex> lock(live.mutex);
+    live.pools.erase(this);
+  }
   stop();
   for (std::thread &thread : threads)
     thread.join();
@@ -69,6 +110,7 @@ void BackgroundCompiler::work() {
       job();
     } catch (...) {
     }
+    stopPoolsAtExit();
     lock.lock();
     --running;
     done.insert(name);

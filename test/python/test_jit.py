@@ -142,6 +142,25 @@ def test_exit_with_compiles_in_flight_is_clean(tmp_path):
     assert float(values(r)["error"]) < 1e-4
 
 
+def test_exit_without_pythons_hook_is_clean_after_a_first_job(tmp_path):
+    """The library's own exit handler (what a C++ program has): registered
+    after the first background job, it stops the compiles in flight before
+    LLVM's statics go."""
+    r = run("""
+        import atexit
+        atexit.unregister(torch.ops.ssprop._stop_compiles)
+        backward()
+        ssprop.wait_for_compiles()
+        w2 = torch.randn(48, 32, 3, 3)  # another layer: a second job
+        dy2 = torch.randn(8, 48, 32, 32)
+        torch.ops.ssprop._conv2d_backward(dy2, x, w2, True, [1, 1], [1, 1], [1, 1], 1, KEEP,
+                                          "topk", False, [True, True, True])
+        print("provisional=%d" % ssprop.stats()["provisional_calls"])
+    """, tmp_path / "cache")
+    assert values(r)["provisional"] == "2"  # the second layer was compiling at exit
+    assert [p.name for p in (tmp_path / "cache").rglob("*") if ".tmp." in p.name] == []
+
+
 def test_a_wrong_candidate_is_rejected_never_chosen_and_remembered(tmp_path, warm_kernels):
     cache = with_kernels(tmp_path, warm_kernels)
     body = """

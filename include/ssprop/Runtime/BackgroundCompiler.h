@@ -5,10 +5,10 @@
 // them once they are (the layer resolver asks again on each call). Jobs are
 // named; a name runs once. stop() (and destruction) drops the jobs not
 // started and waits for the running ones, whose cache entries are written
-// whole (AtomicFile.h). A process must stop the compiles before exit() runs
-// static destructors: LLVM's lazily made statics would be destroyed under a
-// running compile (Python's atexit does it; C++ programs call
-// ssprop::waitForCompiles()).
+// whole (AtomicFile.h). Compiles must stop before exit() destroys the
+// statics they use (LLVM's, made lazily by the first compile, after the
+// pool): an exit handler registered after the first job stops every pool,
+// and Python stops them earlier still, at its atexit.
 //
 //===----------------------------------------------------------------------===//
 

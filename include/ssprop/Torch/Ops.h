@@ -82,10 +82,10 @@ SSPROP_TORCH_API std::string getJit();
 /// Whether generated kernels are verified against the gathered reference
 /// before they first run (the first value is $SSPROP_VERIFY, default 1).
 SSPROP_TORCH_API void setVerify(bool verify);
-/// Blocks until every background compile has finished. A C++ program whose
-/// layers compile in the background calls it (or stopCompiles) before it
-/// exits: a compile still running while exit() destroys LLVM's statics
-/// would crash.
+/// Blocks until every background compile has finished. The library stops
+/// the compiles at exit once its first job has finished; a C++ program that
+/// may exit during that first job calls this (or stopCompiles) first: a
+/// compile still running while exit() destroys LLVM's statics would crash.
 SSPROP_TORCH_API void waitForCompiles();
 /// Drops the background compiles not started, waits for the running ones,
 /// and starts no more (Python calls it at exit).
