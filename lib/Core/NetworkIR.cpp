@@ -40,7 +40,8 @@ std::string formatStringLiteral(const std::string &text) {
   return literal + "\"";
 }
 
-/// [A-Za-z_][A-Za-z0-9_$.]*, in the C locale whatever the process's.
+} // namespace
+
 bool isIdentifier(const std::string &name) {
   auto isLetter = [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
@@ -51,6 +52,8 @@ bool isIdentifier(const std::string &name) {
   return !name.empty() && isLetter(name[0]) &&
          std::all_of(name.begin() + 1, name.end(), isRest);
 }
+
+namespace {
 
 /// `// layer1.0.conv1: 64->64, 3x3, stride 1, 32x32 -> 32x32`.
 std::string formatLayerComment(const ExportedLayer &layer) {

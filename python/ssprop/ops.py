@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-from typing import Dict, Iterator, Optional
+from typing import Callable, ContextManager, Dict, Iterator, Optional, TypeVar
 
 import torch
 
@@ -19,6 +19,7 @@ from ._library import load_library
 load_library()
 
 _ops = torch.ops.ssprop
+T = TypeVar("T")
 # Compiles still running when the interpreter exits would outlive LLVM's
 # statics: finish them (and drop those not started) first.
 atexit.register(_ops._stop_compiles)
@@ -64,14 +65,19 @@ def get_tactic() -> Optional[str]:
 
 
 @contextlib.contextmanager
-def tactic(name: Optional[str]) -> Iterator[None]:
-    """Forces ``name`` (see :func:`set_tactic`) inside a ``with`` block."""
-    previous = get_tactic()
-    set_tactic(name)
+def _setting(get: Callable[[], T], set_: Callable[[T], None], value: T) -> Iterator[None]:
+    """A library setting at ``value`` inside a ``with`` block, restored after."""
+    previous = get()
+    set_(value)
     try:
         yield
     finally:
-        set_tactic(previous)
+        set_(previous)
+
+
+def tactic(name: Optional[str]) -> ContextManager[None]:
+    """Forces ``name`` (see :func:`set_tactic`) inside a ``with`` block."""
+    return _setting(get_tactic, set_tactic, name)
 
 
 def stats() -> Dict[str, float]:
@@ -102,16 +108,10 @@ def get_jit_mode() -> str:
     return _ops.get_jit_mode()
 
 
-@contextlib.contextmanager
-def jit_mode(mode: str) -> Iterator[None]:
+def jit_mode(mode: str) -> ContextManager[None]:
     """:func:`set_jit_mode` inside a ``with`` block (benchmarks time the
     kernels, not their stand-ins: ``with ssprop.jit_mode("blocking")``)."""
-    previous = get_jit_mode()
-    set_jit_mode(mode)
-    try:
-        yield
-    finally:
-        set_jit_mode(previous)
+    return _setting(get_jit_mode, set_jit_mode, mode)
 
 
 def set_verify(verify: bool) -> None:

@@ -147,6 +147,11 @@ std::string jsonString(const std::string &text) {
 std::string choosePlanPath(const EngineOptions &options) {
   std::string path = options.planPath;
   if (path.empty()) {
+    // The name becomes a file name: it must stay in the plans folder.
+    if (!isIdentifier(options.name))
+      throw std::runtime_error(
+          "ssprop: the plan's name must be an MLIR identifier (letters, "
+          "digits, _ $ .), got '" + options.name + "'; or give the plan's path");
     std::string why;
     std::optional<std::string> root = choosePrivateDirectory(
         KernelCache::getOptionsFromEnvironment().directory, &why);

@@ -102,6 +102,9 @@ def test_the_plan_never_replaces_a_file_it_did_not_write(tmp_path):
                                            "of yours; not replacing it"):
         ssprop.compile(model, torch.randn(1, 2, 5, 5), plan=victim, progress=False)
     assert victim.read_text() == "{}\n"
+    with pytest.raises(RuntimeError, match=r"ssprop: the plan's name must be an MLIR identifier "
+                                           r"\(letters, digits, _ \$ \.\), got '\.\./escape'"):
+        ssprop.compile(model, torch.randn(1, 2, 5, 5), name="../escape", progress=False)
     missing = tmp_path / "no" / "plan.json"
     with pytest.raises(RuntimeError, match=f"ssprop: cannot write the plan {missing}: its "
                                            f"folder {missing.parent} does not exist"):

@@ -263,10 +263,7 @@ int main(int argc, char **argv) {
       ::setenv("SSPROP_CACHE_DIR", request.cacheDir.c_str(), 1);
     if (!request.planPath.empty())
       return buildPlan(request);
-    KernelCache::Options cacheOptions = KernelCache::getOptionsFromEnvironment();
-    if (!request.cacheDir.empty())
-      cacheOptions.directory = request.cacheDir;
-    KernelCache cache(cacheOptions);
+    KernelCache cache(KernelCache::getOptionsFromEnvironment());
     std::set<std::string> kernels;
     if (request.haveLayer) {
       CompileResult result = compileConvBackward(request.layer, request.options);

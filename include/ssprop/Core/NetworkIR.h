@@ -35,6 +35,11 @@ struct ExportedLayer {
 std::vector<double> distinctKeeps(const std::vector<double> &keeps,
                                   int64_t channels);
 
+/// Whether `name` may name a network: an MLIR identifier,
+/// [A-Za-z_][A-Za-z0-9_$.]*, in the C locale (hence also a file name that
+/// stays in its folder).
+bool isIdentifier(const std::string &name);
+
 /// The backward of `layers` (in the order given: an exporter passes the last
 /// layer first) as one function `@<name>_backward`, under a comment line.
 /// Per layer i: the arguments %dy<i>, %x<i>, %w<i>, and one
